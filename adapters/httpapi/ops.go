@@ -1,0 +1,28 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"helpdeskd/core"
+)
+
+// GET /healthz: the process is alive and serving.
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.respond(w, r, http.StatusOK, "ok", nil)
+}
+
+// GET /readyz: Options.Ready (database writable, channels connected or retrying); 503 with
+// its reason when not ready.
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := s.opts.Ready(ctx); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "request_id", infoOf(r).requestID, "err", err)
+			s.writeError(w, r, core.Errorf(core.EUNAVAILABLE, "Not ready: %s", err.Error()))
+			return
+		}
+	}
+	s.respond(w, r, http.StatusOK, "ready", nil)
+}

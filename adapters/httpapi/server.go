@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"helpdeskd/adapters/metrics"
+	"helpdeskd/core"
+)
+
+// Options configures the API. The zero value is usable.
+type Options struct {
+	// Logger receives the access log (Info; Debug for the ops endpoints) and internal
+	// errors and panics (Error). nil discards.
+	Logger *slog.Logger
+	// Metrics, when set, records the latency of every request by route pattern and serves
+	// GET /metrics.
+	Metrics *metrics.Metrics
+	// Ready answers GET /readyz: nil error is ready. nil means always ready.
+	Ready func(ctx context.Context) error
+	// MaxBodyBytes limits every request body. 0 means DefaultMaxBodyBytes, raised if need
+	// be to the attachment limit plus room for the form around the file.
+	MaxBodyBytes int64
+	// TelegramBot is the bot's username, for the deep link of POST /api/Telegram/Link.
+	TelegramBot string
+	// LinkTelegram makes a one-time code that links user's Telegram account. nil means
+	// Telegram is not enabled (POST /api/Telegram/Link answers 503).
+	LinkTelegram func(ctx context.Context, user *core.User) (code string, expires time.Time, err error)
+}
+
+// readyTimeout bounds one readiness check.
+const readyTimeout = 5 * time.Second
+
+type server struct {
+	svc     *core.Service
+	opts    Options
+	log     *slog.Logger
+	maxBody int64
+}
+
+// New returns the API's handler: the routes of SPEC §4.1, a small part of §4.2 (status and
+// reply), §4.3's ops endpoints and §4.4's provisioning, behind request IDs, the access log,
+// metrics, panic recovery, API-key authentication and the body limit.
+func New(svc *core.Service, opts Options) http.Handler {
+	s := &server{svc: svc, opts: opts, log: opts.Logger, maxBody: opts.MaxBodyBytes}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = max(DefaultMaxBodyBytes, svc.MaxAttachmentBytes()+formOverheadBytes)
+	}
+	return s.routes()
+}
+
+func (s *server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.observe, recoverPanics(s))
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed(r))
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	if s.opts.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.opts.Metrics.Handler())
+	}
+
+	r.Route("/api", func(r chi.Router) {
+		r.Use(s.authenticate, s.limitBody)
+
+		r.Get("/Ticket/Topics", s.topics)
+		r.Get("/Ticket/Statuses", s.statuses)
+		r.Post("/Ticket", s.createTicket)
+		r.Get("/Ticket", s.listTickets)
+		r.Get("/Ticket/{id}", s.getTicket)
+		r.Post("/Ticket/{id}/Reply", s.reply)
+		r.Post("/Ticket/{id}/Close", s.closeTicket)
+		r.Get("/Ticket/{id}/Attachment/{attachmentId}", s.attachment)
+		r.Get("/Property", s.properties)
+		r.Post("/Telegram/Link", s.linkTelegram)
+
+		r.Route("/staff", func(r chi.Router) {
+			r.Use(requireRole(s, "Only staff can use this endpoint.", core.Role.IsStaff))
+			r.Post("/Ticket/{id}/Status", s.staffSetStatus)
+			r.Post("/Ticket/{id}/Reply", s.staffReply)
+		})
+
+		r.Route("/admin", func(r chi.Router) {
+			r.Use(requireRole(s, "Only admins can provision.", func(role core.Role) bool { return role == core.RoleAdmin }))
+			r.Put("/Account/{id}", s.putAccount)
+			r.Put("/User/{id}", s.putUser)
+			r.Put("/Property/{id}", s.putProperty)
+			r.Post("/User/{id}/ApiKey", s.createAPIKey)
+			r.Delete("/User/{id}/ApiKey/{keyId}", s.deleteAPIKey)
+		})
+	})
+	return r
+}
+
+// actorOf is the authenticated caller, acting through the API.
+func actorOf(r *http.Request) core.Actor {
+	return core.Actor{User: userOf(r), Channel: core.ChannelAPI}
+}

@@ -1,0 +1,153 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"helpdeskd/adapters/sqlite"
+	"helpdeskd/adapters/sqlite/sqlitetest"
+	"helpdeskd/core"
+)
+
+var ctx = context.Background()
+
+func TestOpen_MigrationsAreIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db", "helpdeskd.db")
+	for i := 0; i < 2; i++ {
+		db, err := sqlite.Open(ctx, path, sqlite.Options{})
+		if err != nil {
+			t.Fatalf("open #%d: %v", i+1, err)
+		}
+		if err := db.Ping(ctx); err != nil {
+			t.Fatalf("ping #%d: %v", i+1, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("close #%d: %v", i+1, err)
+		}
+	}
+}
+
+func TestOpen_RejectsUnknownSynchronous(t *testing.T) {
+	_, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "x.db"), sqlite.Options{Synchronous: "off"})
+	if err == nil {
+		t.Fatal("synchronous=off accepted")
+	}
+}
+
+func TestWrite_FailedWriteUndoesOnlyItself(t *testing.T) {
+	db := sqlitetest.Open(t)
+	const n = 64
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = db.Write(ctx, func(tx core.Tx) error {
+				a := &core.Account{ID: int64(i + 1), Name: "acct"}
+				if err := tx.PutAccount(ctx, a); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return errors.New("changed my mind")
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		err := db.Read(ctx, func(tx core.ReadTx) error {
+			_, err := tx.Account(ctx, int64(i+1))
+			return err
+		})
+		if i%2 == 1 {
+			if errs[i] == nil || core.ErrorCode(err) != core.ENOTFOUND {
+				t.Errorf("write %d failed with %v but account lookup gave %v", i, errs[i], err)
+			}
+		} else if errs[i] != nil || err != nil {
+			t.Errorf("write %d: %v, read: %v", i, errs[i], err)
+		}
+	}
+}
+
+func TestWrite_PanicIsAnErrorAndWriterSurvives(t *testing.T) {
+	db := sqlitetest.Open(t)
+	err := db.Write(ctx, func(tx core.Tx) error { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panic gave %v", err)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("writer dead after panic: %v", err)
+	}
+}
+
+func TestWrite_AfterCloseIsRefused(t *testing.T) {
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "x.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := db.Write(ctx, func(core.Tx) error { return nil }); core.ErrorCode(err) != core.EUNAVAILABLE {
+		t.Fatalf("write after close: %v", err)
+	}
+}
+
+func TestBlobs_LimitAndRoundTrip(t *testing.T) {
+	db := sqlitetest.Open(t)
+	b := db.Blobs()
+	data := bytes.Repeat([]byte("x"), 1000)
+	if _, _, err := b.Put(ctx, bytes.NewReader(data), 999); core.ErrorCode(err) != core.ETOOLARGE {
+		t.Fatalf("over limit: %v", err)
+	}
+	hash, size, err := b.Put(ctx, bytes.NewReader(data), 1000)
+	if err != nil || size != 1000 {
+		t.Fatalf("at limit: %v size %d", err, size)
+	}
+	rc, err := b.Open(ctx, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, _ := io.ReadAll(rc)
+	if !bytes.Equal(got, data) {
+		t.Fatal("blob content differs")
+	}
+	for _, bad := range []string{"", "../../etc/passwd", strings.Repeat("z", 64), strings.Repeat("0", 64)} {
+		if _, err := b.Open(ctx, bad); core.ErrorCode(err) != core.ENOTFOUND {
+			t.Errorf("Open(%q): %v, want ENOTFOUND", bad, err)
+		}
+	}
+}
+
+func TestUserByEmail_CaseInsensitive(t *testing.T) {
+	db := sqlitetest.Open(t)
+	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
+	mustAccount(t, svc, 1)
+	if _, err := svc.PutUser(ctx, core.System(), core.User{ID: 5, Email: "Ann@Example.COM", Name: "Ann", AccountIDs: []int64{1}}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Read(ctx, func(tx core.ReadTx) error {
+		u, err := tx.UserByEmail(ctx, "ANN@example.com")
+		if err == nil && (u.ID != 5 || u.Email != "ann@example.com") {
+			t.Errorf("got user %+v", u)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustAccount(t testing.TB, svc *core.Service, id int64) {
+	t.Helper()
+	if _, err := svc.PutAccount(ctx, core.System(), core.Account{ID: id, Name: "Account"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,547 @@
+package core
+
+import (
+	"context"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Ticket field limits.
+const (
+	MaxSubjectChars  = 200
+	MaxFileNameChars = 255
+)
+
+// FileRef is an uploaded file already kept in Blobs, ready to attach to a message.
+type FileRef struct {
+	FileName    string
+	ContentType string
+	Size        int64
+	Hash        string
+}
+
+// StageFile keeps the bytes of one upload and returns a reference to attach. The size
+// limit is enforced while reading. The client's file name is reduced to a safe base
+// name; it is never used as a path.
+//
+// Returns ETOOLARGE over attachments.max_bytes.
+func (s *Service) StageFile(ctx context.Context, fileName, contentType string, r io.Reader) (FileRef, error) {
+	hash, size, err := s.blobs.Put(ctx, r, s.opts.MaxAttachmentBytes)
+	if err != nil {
+		if ErrorCode(err) == ETOOLARGE {
+			return FileRef{}, &Error{Code: ETOOLARGE,
+				Message: "File is too large: the limit is " + humanBytes(s.opts.MaxAttachmentBytes) + ".",
+				Fields:  []string{"file: larger than " + humanBytes(s.opts.MaxAttachmentBytes)}}
+		}
+		return FileRef{}, err
+	}
+	return FileRef{FileName: SafeFileName(fileName), ContentType: safeContentType(contentType), Size: size, Hash: hash}, nil
+}
+
+// SafeFileName reduces a client-supplied name to a base name without path separators,
+// control characters or leading dots, at most MaxFileNameChars long; "file" if nothing
+// is left.
+func SafeFileName(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = path.Base(name)
+	name = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) || r == '/' || r == '"' {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	if utf8.RuneCountInString(name) > MaxFileNameChars {
+		name = string([]rune(name)[:MaxFileNameChars])
+	}
+	if name == "" {
+		return "file"
+	}
+	return name
+}
+
+func safeContentType(ct string) string {
+	ct = strings.TrimSpace(ct)
+	if ct == "" || len(ct) > 255 || strings.ContainsAny(ct, "\r\n") {
+		return "application/octet-stream"
+	}
+	return ct
+}
+
+// NewTicket is the input of CreateTicket.
+type NewTicket struct {
+	AccountID   int64
+	Subject     string
+	Description string
+	Topic       Topic
+	PropertyID  int64
+	Files       []FileRef
+	// FollowUpOf names a closed ticket this one continues (0: none).
+	FollowUpOf int64
+}
+
+// CreateTicket opens a ticket for the actor in an account they belong to (staff: any).
+// The description becomes the first message. The customer's confirmation and the staff
+// alert are queued in the same transaction.
+//
+// Returns EINVALID for a bad field ("Invalid property" for a property of another account),
+// EFORBIDDEN for an account the actor does not belong to, ENOTFOUND for a missing account.
+func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (*Ticket, error) {
+	var bad fieldErrors
+	subject := strings.TrimSpace(in.Subject)
+	switch n := utf8.RuneCountInString(subject); {
+	case n == 0:
+		bad.add("subject", "must not be empty")
+	case n > MaxSubjectChars:
+		bad.add("subject", "must be at most 200 characters")
+	case !utf8.ValidString(subject):
+		bad.add("subject", "must be valid UTF-8")
+	}
+	if strings.TrimSpace(in.Description) == "" {
+		bad.add("description", "must not be empty")
+	} else if !utf8.ValidString(in.Description) {
+		bad.add("description", "must be valid UTF-8")
+	}
+	if !in.Topic.Valid() {
+		bad.add("topic", "must be an integer from 0 to 5")
+	}
+	if in.PropertyID < 0 {
+		bad.add("propertyId", "must be a positive integer")
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkAccount(ctx, actor, in.AccountID); err != nil {
+		return nil, err
+	}
+
+	now := s.clock.Now()
+	t := &Ticket{
+		AccountID:   in.AccountID,
+		UserID:      actor.User.ID,
+		Subject:     subject,
+		Description: in.Description,
+		Topic:       in.Topic,
+		Status:      StatusOpen,
+		PropertyID:  in.PropertyID,
+		Channel:     actor.Channel,
+		FollowUpOf:  in.FollowUpOf,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	err := s.store.Write(ctx, func(tx Tx) error {
+		if in.PropertyID != 0 {
+			p, err := tx.Property(ctx, in.PropertyID)
+			if ErrorCode(err) == ENOTFOUND || (err == nil && p.AccountID != in.AccountID) {
+				return &Error{Code: EINVALID, Message: "Invalid property", Fields: []string{"propertyId: not a property of this account"}}
+			} else if err != nil {
+				return err
+			}
+			t.PropertyName = p.Name
+		}
+		if err := tx.CreateTicket(ctx, t); err != nil {
+			return err
+		}
+		m := &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
+			Channel: actor.Channel, Body: in.Description, CreatedAt: now,
+			Attachments: attachmentsOf(in.Files, now)}
+		if err := tx.CreateMessage(ctx, m); err != nil {
+			return err
+		}
+		ev := &TicketEvent{TicketID: t.ID, At: now, ActorUserID: actor.User.ID, Kind: KindCreated, To: StatusOpen}
+		if in.FollowUpOf != 0 {
+			ev.Detail = "follow-up of #" + itoa(in.FollowUpOf)
+		}
+		if err := tx.AddTicketEvent(ctx, ev); err != nil {
+			return err
+		}
+		t.MessageCount, t.PublicMessageCount = 1, 1
+		n := Notification{TicketID: t.ID, MessageID: m.ID}
+		n.Event = NotifyTicketCreated
+		if err := s.notifyUser(ctx, tx, actor, actor.User, n); err != nil {
+			return err
+		}
+		n.Event = NotifyNewTicket
+		return s.notifyStaff(ctx, tx, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.Observer != nil {
+		s.opts.Observer.TicketCreated(actor.Channel)
+	}
+	return t, nil
+}
+
+// checkAccount allows a member of the account, or staff when the account exists.
+func (s *Service) checkAccount(ctx context.Context, actor Actor, accountID int64) error {
+	if actor.User == nil {
+		return Errorf(EUNAUTHORIZED, "Authentication required.")
+	}
+	if accountID <= 0 {
+		return &Error{Code: EINVALID, Message: "Invalid input: accountId must be a positive integer", Fields: []string{"accountId: must be a positive integer"}}
+	}
+	if actor.User.MemberOf(accountID) {
+		return nil
+	}
+	if !actor.isStaff() {
+		return Errorf(EFORBIDDEN, "You do not have access to account %d.", accountID)
+	}
+	return s.store.Read(ctx, func(tx ReadTx) error {
+		_, err := tx.Account(ctx, accountID)
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFOUND, "Account %d not found.", accountID)
+		}
+		return err
+	})
+}
+
+// TicketRef names a ticket as a caller sees it: scoped to AccountID when the caller
+// works within one account (the REST API), or to whatever the actor may see (0).
+type TicketRef struct {
+	ID        int64
+	AccountID int64
+}
+
+// loadTicket returns the ticket if the actor may see it. A ticket outside the scope is
+// "not found", never "forbidden", so that IDs cannot be probed.
+func loadTicket(ctx context.Context, tx ReadTx, actor Actor, ref TicketRef) (*Ticket, error) {
+	notFound := Errorf(ENOTFOUND, "Ticket not found.")
+	if ref.ID <= 0 {
+		return nil, notFound
+	}
+	t, err := tx.Ticket(ctx, ref.ID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
+	if ref.AccountID != 0 && t.AccountID != ref.AccountID {
+		return nil, notFound
+	}
+	if !actor.canSee(t.AccountID) {
+		return nil, notFound
+	}
+	return t, nil
+}
+
+// TicketDetail is a ticket with its conversation and history as the actor may see them.
+type TicketDetail struct {
+	Ticket   Ticket
+	Messages []Message
+	History  []TicketEvent
+}
+
+// GetTicket returns a ticket with its messages; internal and hidden messages only for
+// staff. Returns ENOTFOUND for a ticket the actor may not see.
+func (s *Service) GetTicket(ctx context.Context, actor Actor, ref TicketRef) (*TicketDetail, error) {
+	if ref.AccountID != 0 {
+		if err := s.checkAccount(ctx, actor, ref.AccountID); err != nil {
+			return nil, err
+		}
+	}
+	var d TicketDetail
+	err := s.store.Read(ctx, func(tx ReadTx) error {
+		t, err := loadTicket(ctx, tx, actor, ref)
+		if err != nil {
+			return err
+		}
+		d.Ticket = *t
+		if d.Messages, err = tx.Messages(ctx, t.ID, actor.isStaff()); err != nil {
+			return err
+		}
+		d.History, err = tx.TicketEvents(ctx, t.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !actor.isStaff() {
+		d.Ticket.MessageCount = d.Ticket.PublicMessageCount
+	}
+	return &d, nil
+}
+
+// ListTickets returns one page of an account's tickets, newest first, and the total.
+func (s *Service) ListTickets(ctx context.Context, actor Actor, f TicketFilter) ([]Ticket, int, error) {
+	var bad fieldErrors
+	if f.Page.Number == 0 {
+		f.Page.Number = 1
+	}
+	if f.Page.Size == 0 {
+		f.Page.Size = DefaultPageSize
+	}
+	if f.Page.Number < 1 {
+		bad.add("pageNumber", "must be at least 1")
+	}
+	if f.Page.Size < 1 || f.Page.Size > MaxPageSize {
+		bad.add("pageSize", "must be from 1 to 100")
+	}
+	if f.Status != nil && !f.Status.Valid() {
+		bad.add("status", "must be an integer from 0 to 3")
+	}
+	if f.Topic != nil && !f.Topic.Valid() {
+		bad.add("topic", "must be an integer from 0 to 5")
+	}
+	if err := bad.err(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.checkAccount(ctx, actor, f.AccountID); err != nil {
+		return nil, 0, err
+	}
+	var list []Ticket
+	var total int
+	err := s.store.Read(ctx, func(tx ReadTx) error {
+		var err error
+		list, total, err = tx.Tickets(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if !actor.isStaff() {
+		for i := range list {
+			list[i].MessageCount = list[i].PublicMessageCount
+		}
+	}
+	return list, total, nil
+}
+
+// NewReply is the input of Reply.
+type NewReply struct {
+	Body  string
+	Files []FileRef
+	// Internal makes a staff-only note (staff only).
+	Internal bool
+}
+
+// Reply adds a message to a ticket. A customer's reply reopens a Resolved ticket; a staff
+// reply may set an Open one In Progress (tickets.staff_reply_in_progress). Customer replies
+// alert staff; public staff replies notify the ticket's user.
+//
+// Returns EINVALID for an empty body, ENOTFOUND for a ticket the actor may not see,
+// ECONFLICT for a Closed ticket, EFORBIDDEN for a customer's internal note.
+func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewReply) (*Message, *Ticket, error) {
+	if strings.TrimSpace(in.Body) == "" && len(in.Files) == 0 {
+		return nil, nil, &Error{Code: EINVALID, Message: "Invalid input: message: must not be empty", Fields: []string{"message: must not be empty"}}
+	}
+	if !utf8.ValidString(in.Body) {
+		return nil, nil, &Error{Code: EINVALID, Message: "Invalid input: message: must be valid UTF-8", Fields: []string{"message: must be valid UTF-8"}}
+	}
+	if in.Internal && !actor.isStaff() {
+		return nil, nil, Errorf(EFORBIDDEN, "Only staff can write internal notes.")
+	}
+	if ref.AccountID != 0 {
+		if err := s.checkAccount(ctx, actor, ref.AccountID); err != nil {
+			return nil, nil, err
+		}
+	}
+	staff := actor.isStaff()
+	var m *Message
+	var t *Ticket
+	err := s.store.Write(ctx, func(tx Tx) error {
+		var err error
+		if t, err = loadTicket(ctx, tx, actor, ref); err != nil {
+			return err
+		}
+		ev := EventCustomerReply
+		if staff {
+			ev = EventStaffReply
+		}
+		to, err := Transition(t.Status, ev, s.opts.StaffReplyInProgress)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		m = &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
+			Channel: actor.Channel, Body: in.Body, Internal: in.Internal, CreatedAt: now,
+			Attachments: attachmentsOf(in.Files, now)}
+		if err := tx.CreateMessage(ctx, m); err != nil {
+			return err
+		}
+		if in.Internal {
+			// A note changes nothing the customer sees: no status change, no notification.
+			return nil
+		}
+		if err := s.changeStatus(ctx, tx, actor, t, to, now, false); err != nil {
+			return err
+		}
+		n := Notification{TicketID: t.ID, MessageID: m.ID}
+		if staff {
+			owner, err := tx.User(ctx, t.UserID)
+			if err != nil {
+				return err
+			}
+			n.Event = NotifyStaffReply
+			return s.notifyUser(ctx, tx, actor, owner, n)
+		}
+		n.Event = NotifyCustomerReply
+		return s.notifyStaff(ctx, tx, n)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, t, nil
+}
+
+// changeStatus records a status change and, when notify is set, tells the ticket's user.
+// It does nothing when the status stays the same.
+func (s *Service) changeStatus(ctx context.Context, tx Tx, actor Actor, t *Ticket, to Status, at time.Time, notify bool) error {
+	if t.Status == to {
+		return nil
+	}
+	if err := tx.SetTicketStatus(ctx, t.ID, to, at); err != nil {
+		return err
+	}
+	ev := &TicketEvent{TicketID: t.ID, At: at, ActorUserID: actor.User.ID, Kind: KindStatus, From: t.Status, To: to}
+	if err := tx.AddTicketEvent(ctx, ev); err != nil {
+		return err
+	}
+	t.Status, t.UpdatedAt = to, at
+	if !notify {
+		return nil
+	}
+	owner, err := tx.User(ctx, t.UserID)
+	if err != nil {
+		return err
+	}
+	return s.notifyUser(ctx, tx, actor, owner, Notification{Event: NotifyStatusChanged, TicketID: t.ID, NewStatus: to})
+}
+
+// Close closes a ticket; closing a Closed ticket changes nothing. The ticket's user is told
+// unless they closed it themselves.
+func (s *Service) Close(ctx context.Context, actor Actor, ref TicketRef) (*Ticket, error) {
+	return s.SetStatus(ctx, actor, ref, StatusClosed)
+}
+
+// SetStatus moves a ticket by the state machine. Customers may only close.
+//
+// Returns EFORBIDDEN for a customer setting In Progress or Resolved, ECONFLICT for a
+// Closed ticket, EINVALID for Open or an unknown status, ENOTFOUND for a ticket the
+// actor may not see.
+func (s *Service) SetStatus(ctx context.Context, actor Actor, ref TicketRef, to Status) (*Ticket, error) {
+	var ev Event
+	switch to {
+	case StatusInProgress:
+		ev = EventSetInProgress
+	case StatusResolved:
+		ev = EventSetResolved
+	case StatusClosed:
+		ev = EventClose
+	default:
+		return nil, &Error{Code: EINVALID, Message: "Invalid input: status: must be 1 (In Progress), 2 (Resolved) or 3 (Closed)", Fields: []string{"status: must be 1, 2 or 3"}}
+	}
+	if ev != EventClose && !actor.isStaff() {
+		return nil, Errorf(EFORBIDDEN, "Only staff can set a ticket %s.", to.Label())
+	}
+	if ref.AccountID != 0 {
+		if err := s.checkAccount(ctx, actor, ref.AccountID); err != nil {
+			return nil, err
+		}
+	}
+	var t *Ticket
+	err := s.store.Write(ctx, func(tx Tx) error {
+		var err error
+		if t, err = loadTicket(ctx, tx, actor, ref); err != nil {
+			return err
+		}
+		next, err := Transition(t.Status, ev, s.opts.StaffReplyInProgress)
+		if err != nil {
+			return err
+		}
+		return s.changeStatus(ctx, tx, actor, t, next, s.clock.Now(), true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Properties lists an account's properties.
+func (s *Service) Properties(ctx context.Context, actor Actor, accountID int64) ([]Property, error) {
+	if err := s.checkAccount(ctx, actor, accountID); err != nil {
+		return nil, err
+	}
+	var ps []Property
+	err := s.store.Read(ctx, func(tx ReadTx) error {
+		var err error
+		ps, err = tx.Properties(ctx, accountID)
+		return err
+	})
+	return ps, err
+}
+
+// OpenAttachment returns an attachment of a ticket and its bytes; the caller closes them.
+// An attachment of a message hidden from the actor is not found.
+func (s *Service) OpenAttachment(ctx context.Context, actor Actor, ref TicketRef, attachmentID int64) (*Attachment, io.ReadCloser, error) {
+	if ref.AccountID != 0 {
+		if err := s.checkAccount(ctx, actor, ref.AccountID); err != nil {
+			return nil, nil, err
+		}
+	}
+	var a *Attachment
+	err := s.store.Read(ctx, func(tx ReadTx) error {
+		t, err := loadTicket(ctx, tx, actor, ref)
+		if err != nil {
+			return err
+		}
+		a, err = tx.Attachment(ctx, attachmentID)
+		if ErrorCode(err) == ENOTFOUND || (err == nil && a.TicketID != t.ID) {
+			return Errorf(ENOTFOUND, "Attachment not found.")
+		} else if err != nil {
+			return err
+		}
+		if actor.isStaff() {
+			return nil
+		}
+		m, err := tx.Message(ctx, a.MessageID)
+		if err != nil {
+			return err
+		}
+		if !m.VisibleToCustomer() {
+			return Errorf(ENOTFOUND, "Attachment not found.")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := s.blobs.Open(ctx, a.Hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, rc, nil
+}
+
+func authorOf(a Actor) Author {
+	if a.isStaff() {
+		return AuthorStaff
+	}
+	return AuthorCustomer
+}
+
+func attachmentsOf(files []FileRef, now time.Time) []Attachment {
+	out := make([]Attachment, 0, len(files))
+	for _, f := range files {
+		out = append(out, Attachment{FileName: f.FileName, ContentType: f.ContentType, Size: f.Size, Hash: f.Hash, CreatedAt: now})
+	}
+	return out
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// humanBytes writes a size the way people read it: "10 MB", "512 KB", "900 bytes".
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoa(n>>20) + " MB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoa(n>>10) + " KB"
+	}
+	return itoa(n) + " bytes"
+}
