@@ -83,7 +83,9 @@ func (f *fixture) outbox(t *testing.T, ticketID int64) []row {
 		}
 		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].event+out[i].channel+out[i].recipient < out[j].event+out[j].channel+out[j].recipient })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].event+out[i].channel+out[i].recipient < out[j].event+out[j].channel+out[j].recipient
+	})
 	return out
 }
 

@@ -410,3 +410,20 @@ func fromDB(us int64) time.Time {
 	}
 	return time.UnixMicro(us).UTC()
 }
+
+// OutboxDepth counts notifications waiting for delivery.
+func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
+	var n int
+	err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE state = 'pending'`).Scan(&n)
+	return n, err
+}
+
+// SchemaVersion names the newest embedded migration; caches of database files use it to
+// tell schemas apart.
+func SchemaVersion() string {
+	names, _ := migrationFS.ReadDir("migration")
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.TrimSuffix(names[len(names)-1].Name(), ".sql")
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"helpdeskd/adapters/httpapi"
+	"helpdeskd/adapters/metrics"
+	"helpdeskd/adapters/sqlite"
+	"helpdeskd/config"
+	"helpdeskd/core"
+)
+
+// Main is the running daemon: every part, opened in order and closed in reverse.
+type Main struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	DB      *sqlite.DB
+	Service *core.Service
+	Metrics *metrics.Metrics
+
+	ln     net.Listener
+	server *http.Server
+}
+
+// NewMain returns a daemon for cfg that logs to logger.
+func NewMain(cfg config.Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger}
+}
+
+// Open opens the database (applying migrations), builds the service and binds the HTTP
+// listener, so that Addr is known before Run.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{AttachmentsDir: cfg.Database.AttachmentsPath()})
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	m.Metrics = metrics.New()
+	m.Metrics.SetOutboxDepthFunc(func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := db.OutboxDepth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	m.Service = core.NewService(db, db.Blobs(), nil, core.Options{
+		MaxAttachmentBytes:   cfg.Attachments.MaxBytes,
+		StaffReplyInProgress: cfg.Tickets.StaffReplyInProgress,
+		Notify: core.NotifyOptions{
+			Email:       cfg.Email.Enabled,
+			Telegram:    cfg.Telegram.Enabled,
+			StaffEmails: cfg.Notify.StaffEmails,
+			StaffChatID: cfg.Telegram.StaffChatID,
+		},
+		Observer: m.Metrics,
+	})
+	handler := httpapi.New(m.Service, httpapi.Options{
+		Logger:       m.Logger,
+		Metrics:      m.Metrics,
+		Ready:        db.Ping,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		TelegramBot:  cfg.Telegram.BotUsername,
+	})
+	m.ln, err = net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
+	}
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.Server.ReadTimeout.D(),
+		WriteTimeout:      cfg.Server.WriteTimeout.D(),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr returns the HTTP listener's address.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Run serves until ctx ends or a part fails, then lets in-flight requests finish within
+// server.shutdown_timeout.
+func (m *Main) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := m.server.Serve(m.ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		m.Logger.Info("shutting down", "timeout", m.Config.Server.ShutdownTimeout.D().String())
+		sctx, cancel := context.WithTimeout(context.Background(), m.Config.Server.ShutdownTimeout.D())
+		defer cancel()
+		return m.server.Shutdown(sctx)
+	})
+	m.Logger.Info("helpdeskd running", "version", Version(), "listen", m.Addr(), "database", m.DB.Path(),
+		"email", m.Config.Email.Enabled, "telegram", m.Config.Telegram.Enabled)
+	return g.Wait()
+}
+
+// Close releases everything Open took, in reverse order.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		errs = append(errs, m.server.Close())
+	} else if m.ln != nil {
+		errs = append(errs, m.ln.Close())
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func serve(ctx context.Context, cfg config.Config, stderr io.Writer) error {
+	logger := newLogger(cfg.Log, stderr)
+	m := NewMain(cfg, logger)
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	err := m.Run(ctx)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		logger.Info("stopped cleanly")
+	}
+	return err
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(c.Level))); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
