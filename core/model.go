@@ -130,6 +130,9 @@ const (
 	NotifyStaffReply    NotifyEvent = "staff_reply"    // to the customer
 	NotifyCustomerReply NotifyEvent = "customer_reply" // to staff
 	NotifyStatusChanged NotifyEvent = "status_changed" // to the customer
+	// NotifyNotice is an automatic answer to the sender of an inbound message (a refused
+	// attachment, a rejected mail); its text is in Detail.
+	NotifyNotice NotifyEvent = "notice"
 )
 
 // NotificationState is where a notification is in its delivery.
@@ -152,10 +155,16 @@ type Notification struct {
 	UserID int64
 	// Recipient is the address: an email address, or a Telegram chat ID in decimal.
 	Recipient string
-	TicketID  int64
+	TicketID  int64 // 0 for a notice about no ticket (a rejected mail)
 	MessageID int64 // 0 when no message caused it
 	// NewStatus is set for NotifyStatusChanged.
-	NewStatus     Status
+	NewStatus Status
+	// Detail is the text of a NotifyNotice.
+	Detail string
+	// InReplyTo is the inbound message a notice answers (mail threading), if any.
+	InReplyTo string
+	// MessageRef is the channel's ID of the delivered message (our Message-ID for mail).
+	MessageRef    string
 	State         NotificationState
 	Attempts      int
 	NextAttemptAt time.Time
@@ -203,4 +212,28 @@ type TicketFilter struct {
 	Topic      *Topic
 	PropertyID *int64
 	Page       Page
+}
+
+// Source says where an inbound message came from, so that it is applied exactly once:
+// its key is recorded in the same transaction as the change it makes.
+type Source struct {
+	Channel Channel
+	// Key is the channel's unique ID of the message (Message-ID, update ID).
+	Key string
+	// RawHash names the raw message kept in Blobs ("" if none).
+	RawHash string
+}
+
+// InboundRecord is a processed inbound message.
+type InboundRecord struct {
+	Channel   Channel
+	Key       string
+	Result    string // "ticket", "reply", "rejected", "ignored", "bounce"
+	TicketID  int64
+	MessageID int64
+	RawHash   string
+	Sender    string
+	Subject   string
+	Reason    string
+	At        time.Time
 }

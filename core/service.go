@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"strconv"
+	"time"
 )
 
 // Options configures a Service. The zero value is usable: no notifications, 10 MB files.
@@ -129,3 +130,9 @@ func (s *Service) queue(ctx context.Context, tx Tx, n *Notification) error {
 	n.NextAttemptAt = now
 	return tx.AddNotification(ctx, n)
 }
+
+// Now returns the service clock's time.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// NotifiesEmail reports whether email notifications are on.
+func (s *Service) NotifiesEmail() bool { return s.opts.Notify.Email }

@@ -79,6 +79,9 @@ type Tx interface {
 	AddTicketEvent(ctx context.Context, e *TicketEvent) error
 	// AddNotification queues n in the outbox and sets n.ID.
 	AddNotification(ctx context.Context, n *Notification) error
+	// RecordInbound remembers a processed inbound message. Returns ECONFLICT if a message
+	// with the same channel and key was recorded before.
+	RecordInbound(ctx context.Context, r *InboundRecord) error
 }
 
 // Blobs keeps attachment bytes by content hash.

@@ -35,8 +35,8 @@ func (s *Service) StageFile(ctx context.Context, fileName, contentType string, r
 	if err != nil {
 		if ErrorCode(err) == ETOOLARGE {
 			return FileRef{}, &Error{Code: ETOOLARGE,
-				Message: "File is too large: the limit is " + humanBytes(s.opts.MaxAttachmentBytes) + ".",
-				Fields:  []string{"file: larger than " + humanBytes(s.opts.MaxAttachmentBytes)}}
+				Message: "File is too large: the limit is " + HumanBytes(s.opts.MaxAttachmentBytes) + ".",
+				Fields:  []string{"file: larger than " + HumanBytes(s.opts.MaxAttachmentBytes)}}
 		}
 		return FileRef{}, err
 	}
@@ -83,6 +83,11 @@ type NewTicket struct {
 	Files       []FileRef
 	// FollowUpOf names a closed ticket this one continues (0: none).
 	FollowUpOf int64
+	// Source, when set, makes the creation happen at most once per inbound message.
+	Source *Source
+	// TellSender, when set, is queued as a notice to the actor on the channel it came from
+	// (e.g. which attachment was refused and why).
+	TellSender string
 }
 
 // CreateTicket opens a ticket for the actor in an account they belong to (staff: any).
@@ -161,6 +166,12 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 			return err
 		}
 		t.MessageCount, t.PublicMessageCount = 1, 1
+		if err := s.recordSource(ctx, tx, in.Source, "ticket", t.ID, m.ID); err != nil {
+			return err
+		}
+		if err := s.tellSender(ctx, tx, actor, t.ID, in.Source, in.TellSender); err != nil {
+			return err
+		}
 		n := Notification{TicketID: t.ID, MessageID: m.ID}
 		n.Event = NotifyTicketCreated
 		if err := s.notifyUser(ctx, tx, actor, actor.User, n); err != nil {
@@ -318,6 +329,9 @@ type NewReply struct {
 	Files []FileRef
 	// Internal makes a staff-only note (staff only).
 	Internal bool
+	// Source and TellSender as for NewTicket.
+	Source     *Source
+	TellSender string
 }
 
 // Reply adds a message to a ticket. A customer's reply reopens a Resolved ticket; a staff
@@ -362,6 +376,12 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 			Channel: actor.Channel, Body: in.Body, Internal: in.Internal, CreatedAt: now,
 			Attachments: attachmentsOf(in.Files, now)}
 		if err := tx.CreateMessage(ctx, m); err != nil {
+			return err
+		}
+		if err := s.recordSource(ctx, tx, in.Source, "reply", t.ID, m.ID); err != nil {
+			return err
+		}
+		if err := s.tellSender(ctx, tx, actor, t.ID, in.Source, in.TellSender); err != nil {
 			return err
 		}
 		if in.Internal {
@@ -535,13 +555,67 @@ func attachmentsOf(files []FileRef, now time.Time) []Attachment {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// humanBytes writes a size the way people read it: "10 MB", "512 KB", "900 bytes".
-func humanBytes(n int64) string {
+// HumanBytes writes a size the way people read it: "10 MB", "1.5 MB", "512 KB", "900 bytes".
+func HumanBytes(n int64) string {
+	trim := func(f float64) string { return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0") }
 	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return itoa(n>>20) + " MB"
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return itoa(n>>10) + " KB"
+	case n >= 1<<20:
+		return trim(float64(n)/(1<<20)) + " MB"
+	case n >= 1<<10:
+		return trim(float64(n)/(1<<10)) + " KB"
 	}
 	return itoa(n) + " bytes"
+}
+
+// recordSource records an inbound message as applied; ECONFLICT if it was before, which
+// undoes the whole change.
+func (s *Service) recordSource(ctx context.Context, tx Tx, src *Source, result string, ticketID, messageID int64) error {
+	if src == nil {
+		return nil
+	}
+	err := tx.RecordInbound(ctx, &InboundRecord{Channel: src.Channel, Key: src.Key, Result: result,
+		TicketID: ticketID, MessageID: messageID, RawHash: src.RawHash, At: s.clock.Now()})
+	if ErrorCode(err) == ECONFLICT {
+		return &Error{Code: ECONFLICT, Message: "Message already processed.", Fields: []string{DuplicateField}}
+	}
+	return err
+}
+
+// DuplicateField marks the ECONFLICT of an inbound message applied before.
+const DuplicateField = "source: already processed"
+
+// IsDuplicate reports whether err says an inbound message was applied before.
+func IsDuplicate(err error) bool {
+	for _, f := range ErrorFields(err) {
+		if f == DuplicateField {
+			return true
+		}
+	}
+	return false
+}
+
+// tellSender queues a notice to the actor on the channel their message came through.
+func (s *Service) tellSender(ctx context.Context, tx Tx, actor Actor, ticketID int64, src *Source, text string) error {
+	if text == "" || actor.User == nil {
+		return nil
+	}
+	n := Notification{Event: NotifyNotice, TicketID: ticketID, UserID: actor.User.ID, Detail: text, Channel: actor.Channel}
+	if src != nil {
+		n.InReplyTo = src.Key
+	}
+	switch actor.Channel {
+	case ChannelEmail:
+		if !s.opts.Notify.Email {
+			return nil
+		}
+		n.Recipient = actor.User.Email
+	case ChannelTelegram:
+		if !s.opts.Notify.Telegram || actor.User.TelegramID == 0 {
+			return nil
+		}
+		n.Recipient = strconv.FormatInt(actor.User.TelegramID, 10)
+	default:
+		return nil
+	}
+	return s.queue(ctx, tx, &n)
 }

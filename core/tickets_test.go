@@ -66,3 +66,11 @@ func TestEnumLabels(t *testing.T) {
 		t.Error("out-of-range enum reported valid")
 	}
 }
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{900: "900 bytes", 1024: "1 KB", 10 << 20: "10 MB", 11_534_336: "11 MB", 1_572_864: "1.5 MB"} {
+		if got := HumanBytes(n); got != want {
+			t.Errorf("HumanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

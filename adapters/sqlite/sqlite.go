@@ -10,8 +10,10 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -418,12 +420,15 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// SchemaVersion names the newest embedded migration; caches of database files use it to
-// tell schemas apart.
+// SchemaVersion identifies the embedded schema (a hash of every migration); caches of
+// database files use it to tell schemas apart.
 func SchemaVersion() string {
 	names, _ := migrationFS.ReadDir("migration")
-	if len(names) == 0 {
-		return "none"
+	h := sha256.New()
+	for _, n := range names {
+		body, _ := migrationFS.ReadFile("migration/" + n.Name())
+		h.Write([]byte(n.Name()))
+		h.Write(body)
 	}
-	return strings.TrimSuffix(names[len(names)-1].Name(), ".sql")
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }

@@ -464,11 +464,26 @@ func (t *writeTx) AddNotification(_ context.Context, n *core.Notification) error
 		status = sql.NullInt64{Int64: int64(n.NewStatus), Valid: true}
 	}
 	err := t.q.QueryRowContext(t.ctx, `INSERT INTO notifications (event, channel, user_id, recipient, ticket_id, message_id,
-		new_status, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
-		string(n.Event), string(n.Channel), nullInt(n.UserID), n.Recipient, n.TicketID, nullInt(n.MessageID),
-		status, string(n.State), toDB(n.NextAttemptAt), toDB(n.CreatedAt)).Scan(&n.ID)
+		new_status, detail, in_reply_to, state, attempts, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+		string(n.Event), string(n.Channel), nullInt(n.UserID), n.Recipient, nullInt(n.TicketID), nullInt(n.MessageID),
+		status, n.Detail, n.InReplyTo, string(n.State), toDB(n.NextAttemptAt), toDB(n.CreatedAt)).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("queue %s notification for ticket %d: %w", n.Event, n.TicketID, err)
+	}
+	return nil
+}
+
+func (t *writeTx) RecordInbound(_ context.Context, r *core.InboundRecord) error {
+	res, err := t.q.ExecContext(t.ctx, `INSERT INTO inbound_messages (channel, key, result, ticket_id, message_id, raw_hash,
+		sender, subject, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, key) DO NOTHING`,
+		string(r.Channel), r.Key, r.Result, nullInt(r.TicketID), nullInt(r.MessageID), r.RawHash,
+		r.Sender, r.Subject, r.Reason, toDB(r.At))
+	if err != nil {
+		return fmt.Errorf("record inbound %s message: %w", r.Channel, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return core.Errorf(core.ECONFLICT, "Inbound %s message %q was processed before.", r.Channel, r.Key)
 	}
 	return nil
 }

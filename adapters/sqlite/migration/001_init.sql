@@ -112,9 +112,12 @@ CREATE TABLE notifications (
 	channel         TEXT    NOT NULL,
 	user_id         INTEGER,
 	recipient       TEXT    NOT NULL,
-	ticket_id       INTEGER NOT NULL REFERENCES tickets (id),
+	ticket_id       INTEGER REFERENCES tickets (id),
 	message_id      INTEGER,
 	new_status      INTEGER,
+	detail          TEXT    NOT NULL DEFAULT '',
+	in_reply_to     TEXT    NOT NULL DEFAULT '',
+	message_ref     TEXT,
 	state           TEXT    NOT NULL,
 	attempts        INTEGER NOT NULL DEFAULT 0,
 	next_attempt_at INTEGER NOT NULL,
@@ -124,6 +127,26 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_due   ON notifications (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX notifications_state ON notifications (state, id);
+CREATE UNIQUE INDEX notifications_ref ON notifications (message_ref) WHERE message_ref IS NOT NULL;
+CREATE INDEX notifications_ticket ON notifications (ticket_id, id);
+CREATE INDEX notifications_notices ON notifications (recipient, created_at) WHERE event = 'notice';
+
+-- Every inbound message applied or refused, by its channel's key: the dedupe record, written
+-- in the transaction of the change it made, and the list of rejected mail for staff.
+CREATE TABLE inbound_messages (
+	channel    TEXT    NOT NULL,
+	key        TEXT    NOT NULL,
+	result     TEXT    NOT NULL,
+	ticket_id  INTEGER,
+	message_id INTEGER,
+	raw_hash   TEXT    NOT NULL DEFAULT '',
+	sender     TEXT    NOT NULL DEFAULT '',
+	subject    TEXT    NOT NULL DEFAULT '',
+	reason     TEXT    NOT NULL DEFAULT '',
+	at         INTEGER NOT NULL,
+	PRIMARY KEY (channel, key)
+);
+CREATE INDEX inbound_messages_result ON inbound_messages (result, at);
 
 -- A row rewritten by readiness probes, proving the database takes writes.
 CREATE TABLE heartbeat (

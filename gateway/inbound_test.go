@@ -1,0 +1,298 @@
+package gateway_test
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"testing"
+
+	"helpdeskd/adapters/sqlite"
+	"helpdeskd/adapters/sqlite/sqlitetest"
+	"helpdeskd/core"
+	"helpdeskd/gateway"
+
+	_ "modernc.org/sqlite"
+)
+
+var ctx = context.Background()
+
+var secret = []byte("test-secret-0123456789")
+
+const support = "support@helpdesk.test"
+
+// desk is a real database with Ann and Bob (customers of accounts 1 and 2), Multi (of both,
+// no default), Sam (staff), and a pipeline over it.
+type desk struct {
+	db  *sqlite.DB
+	svc *core.Service
+	p   *gateway.Pipeline
+	ann *core.User
+}
+
+func newDesk(t *testing.T) *desk {
+	t.Helper()
+	db := sqlitetest.Open(t)
+	svc := core.NewService(db, db.Blobs(), nil, core.Options{MaxAttachmentBytes: 1000,
+		Notify: core.NotifyOptions{Email: true, StaffEmails: []string{"desk@provider.test"}}})
+	sys := core.System()
+	for _, id := range []int64{1, 2} {
+		if _, err := svc.PutAccount(ctx, sys, core.Account{ID: id, Name: "acct"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ann *core.User
+	for _, u := range []core.User{
+		{ID: 1, Email: "ann@customer.test", Name: "Ann", AccountIDs: []int64{1}},
+		{ID: 2, Email: "bob@customer.test", Name: "Bob", AccountIDs: []int64{2}},
+		{ID: 3, Email: "multi@customer.test", Name: "Multi", AccountIDs: []int64{1, 2}},
+		{ID: 9, Email: "sam@provider.test", Name: "Sam", Role: core.RoleStaff},
+	} {
+		got, err := svc.PutUser(ctx, sys, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID == 1 {
+			ann = got
+		}
+	}
+	p := gateway.NewPipeline(svc, db, gateway.PipelineOptions{Address: support, Secret: secret,
+		TopicFor: func(a string) (core.Topic, bool) { return core.TopicBilling, a == "billing@helpdesk.test" }})
+	return &desk{db: db, svc: svc, p: p, ann: ann}
+}
+
+func mail(key, from, subject, text string) gateway.Inbound {
+	return gateway.Inbound{Channel: core.ChannelEmail, Key: key, From: from, To: []string{support}, Subject: subject, Text: text}
+}
+
+func (d *desk) ingest(t *testing.T, in gateway.Inbound) gateway.Outcome {
+	t.Helper()
+	out, err := d.p.Ingest(ctx, in)
+	if err != nil {
+		t.Fatalf("ingest %s: %v", in.Key, err)
+	}
+	return out
+}
+
+func (d *desk) detail(t *testing.T, id int64) *core.TicketDetail {
+	t.Helper()
+	det, err := d.svc.GetTicket(ctx, core.System(), core.TicketRef{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return det
+}
+
+// notices counts queued notices to an address.
+func (d *desk) count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	raw, err := sql.Open("sqlite", d.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestIngest_NewTicketThenRepliesByEveryThreadingRule(t *testing.T) {
+	d := newDesk(t)
+	out := d.ingest(t, mail("m1@customer.test", "Ann@Customer.test", "Re: Fwd: Site down", "It is down."))
+	if out.Result != gateway.ResultTicket {
+		t.Fatalf("first mail: %+v", out)
+	}
+	id := out.TicketID
+	det := d.detail(t, id)
+	if det.Ticket.Subject != "Site down" || det.Ticket.AccountID != 1 || det.Ticket.Channel != core.ChannelEmail || det.Messages[0].Body != "It is down." {
+		t.Fatalf("ticket: %+v", det.Ticket)
+	}
+
+	token := mail("m2@customer.test", "ann@customer.test", "anything", "By token.")
+	token.To = []string{gateway.ReplyAddress(support, secret, id)}
+	inReplyTo := mail("m3@customer.test", "ann@customer.test", "anything", "By thread.")
+	inReplyTo.References = []string{"unrelated@x", gateway.ThreadRoot(id, "helpdesk.test")}
+	bySubject := mail("m4@customer.test", "ann@customer.test", "Re: [#"+itoa(id)+"] Site down", "By tag.\n\nOn Mon, Support wrote:\n> "+gateway.ReplyMarker+"\n> old")
+	for _, in := range []gateway.Inbound{token, inReplyTo, bySubject} {
+		if out := d.ingest(t, in); out.Result != gateway.ResultReply || out.TicketID != id {
+			t.Fatalf("%s: %+v", in.Key, out)
+		}
+	}
+	var bodies []string
+	for _, m := range d.detail(t, id).Messages {
+		bodies = append(bodies, m.Body)
+	}
+	if got := strings.Join(bodies, "|"); got != "It is down.|By token.|By thread.|By tag." {
+		t.Fatalf("messages %q", got)
+	}
+	// The same mail again changes nothing.
+	if out := d.ingest(t, token); out.Result != gateway.ResultDuplicate {
+		t.Fatalf("duplicate: %+v", out)
+	}
+	if n := len(d.detail(t, id).Messages); n != 4 {
+		t.Fatalf("%d messages after duplicate", n)
+	}
+}
+
+func TestIngest_ThreadingNeedsPermission(t *testing.T) {
+	d := newDesk(t)
+	ann := d.ingest(t, mail("a1@x", "ann@customer.test", "Ann's", "mine"))
+	// Bob names Ann's ticket by tag and by a forged token: he gets a ticket of his own.
+	spoof := mail("b1@x", "bob@customer.test", "Re: [#"+itoa(ann.TicketID)+"] Ann's", "let me in")
+	spoof.To = []string{"support+" + itoa(ann.TicketID) + "-aaaaaaaaaa@helpdesk.test"}
+	out := d.ingest(t, spoof)
+	if out.Result != gateway.ResultTicket || out.TicketID == ann.TicketID {
+		t.Fatalf("spoofed reply: %+v", out)
+	}
+	if n := len(d.detail(t, ann.TicketID).Messages); n != 1 {
+		t.Fatalf("Ann's ticket has %d messages", n)
+	}
+	if acct := d.detail(t, out.TicketID).Ticket.AccountID; acct != 2 {
+		t.Fatalf("Bob's ticket in account %d", acct)
+	}
+}
+
+func TestIngest_ReopenFollowUpAndStaffReply(t *testing.T) {
+	d := newDesk(t)
+	id := d.ingest(t, mail("c1@x", "ann@customer.test", "Help", "please")).TicketID
+	staff := mail("s1@x", "sam@provider.test", "Re: [#"+itoa(id)+"] Help", "Try turning it off and on.")
+	if out := d.ingest(t, staff); out.Result != gateway.ResultReply {
+		t.Fatalf("staff mail: %+v", out)
+	}
+	det := d.detail(t, id)
+	if m := det.Messages[1]; m.Author != core.AuthorStaff || m.Channel != core.ChannelEmail {
+		t.Fatalf("staff reply recorded as %s/%s", m.Author, m.Channel)
+	}
+	sam, _ := d.svc.UserByEmail(ctx, "sam@provider.test")
+	if _, err := d.svc.SetStatus(ctx, core.Actor{User: sam, Channel: core.ChannelAPI}, core.TicketRef{ID: id}, core.StatusResolved); err != nil {
+		t.Fatal(err)
+	}
+	d.ingest(t, mail("c2@x", "ann@customer.test", "Re: [#"+itoa(id)+"] Help", "not fixed"))
+	if st := d.detail(t, id).Ticket.Status; st != core.StatusOpen {
+		t.Fatalf("reply to Resolved left status %v", st)
+	}
+	if _, err := d.svc.Close(ctx, core.Actor{User: sam, Channel: core.ChannelAPI}, core.TicketRef{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	out := d.ingest(t, mail("c3@x", "ann@customer.test", "Re: [#"+itoa(id)+"] Help", "again"))
+	if out.Result != gateway.ResultFollowUp || out.TicketID == id {
+		t.Fatalf("reply to Closed: %+v", out)
+	}
+	follow := d.detail(t, out.TicketID).Ticket
+	if follow.FollowUpOf != id || follow.AccountID != 1 {
+		t.Fatalf("follow-up %+v", follow)
+	}
+	if n := len(d.detail(t, id).Messages); n != 3 {
+		t.Fatalf("closed ticket got a message: %d", n)
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications WHERE ticket_id = ? AND event = 'ticket_created' AND recipient = 'ann@customer.test'`, out.TicketID); n != 1 {
+		t.Fatalf("follow-up confirmation queued %d times", n)
+	}
+}
+
+func TestIngest_UnknownSenderRejectedOnceADay(t *testing.T) {
+	d := newDesk(t)
+	for i, key := range []string{"u1@x", "u2@x", "u3@x"} {
+		out := d.ingest(t, mail(key, "stranger@else.test", "hi", "hello"))
+		if out.Result != gateway.ResultRejected {
+			t.Fatalf("mail %d: %+v", i, out)
+		}
+	}
+	if n := d.count(t, `SELECT count(*) FROM tickets`); n != 0 {
+		t.Fatalf("%d tickets from a stranger", n)
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications WHERE recipient = 'stranger@else.test' AND event = 'notice'`); n != 1 {
+		t.Fatalf("%d explanations, want 1", n)
+	}
+	rejected, err := d.db.InboundByResult(ctx, "rejected", 10)
+	if err != nil || len(rejected) != 3 || rejected[0].Reason != "unknown sender" {
+		t.Fatalf("rejected list: %v %+v", err, rejected)
+	}
+}
+
+func TestIngest_RobotsAreNeverAnswered(t *testing.T) {
+	d := newDesk(t)
+	id := d.ingest(t, mail("r0@x", "ann@customer.test", "Help", "please")).TicketID
+	ooo := mail("r1@x", "ann@customer.test", "Re: [#"+itoa(id)+"] Help", "I am out of office")
+	ooo.Automatic = true
+	daemon := mail("r2@x", "stranger@else.test", "Undeliverable", "x")
+	daemon.NullSender = true
+	for _, in := range []gateway.Inbound{ooo, daemon} {
+		if out := d.ingest(t, in); out.Result != gateway.ResultIgnored {
+			t.Fatalf("%s: %+v", in.Key, out)
+		}
+	}
+	if n := len(d.detail(t, id).Messages); n != 1 {
+		t.Fatalf("auto-reply added a message: %d", n)
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications WHERE event IN ('notice', 'customer_reply')`); n != 0 {
+		t.Fatalf("%d notifications caused by robots", n)
+	}
+}
+
+func TestIngest_BounceMarksNotification(t *testing.T) {
+	d := newDesk(t)
+	id := d.ingest(t, mail("b0@x", "ann@customer.test", "Help", "please")).TicketID
+	var nid int64
+	raw, _ := sql.Open("sqlite", d.db.Path())
+	raw.QueryRow(`SELECT id FROM notifications WHERE ticket_id = ? AND recipient = 'ann@customer.test'`, id).Scan(&nid)
+	raw.Close()
+	ref := gateway.NotificationMessageID(nid, "helpdesk.test")
+	if err := d.db.SetMessageRef(ctx, nid, ref); err != nil {
+		t.Fatal(err)
+	}
+	dsn := mail("dsn1@mx", "mailer-daemon@mx.customer.test", "Undelivered Mail Returned to Sender", "")
+	dsn.NullSender = true
+	dsn.Report = &gateway.DeliveryReport{OriginalMessageID: ref, Action: "failed", Status: "5.1.1", Recipient: "ann@customer.test"}
+	out := d.ingest(t, dsn)
+	if out.Result != gateway.ResultBounce || out.TicketID != id {
+		t.Fatalf("bounce: %+v", out)
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications WHERE id = ? AND state = 'bounced'`, nid); n != 1 {
+		t.Fatal("notification not marked bounced")
+	}
+	if n := d.count(t, `SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("bounce made a ticket")
+	}
+}
+
+func TestIngest_OversizeAttachmentRefusedAndSenderTold(t *testing.T) {
+	d := newDesk(t)
+	in := mail("f1@x", "ann@customer.test", "Files", "see attached")
+	in.Attachments = []gateway.File{
+		{Name: "../../etc/ok.txt", ContentType: "text/plain", Size: 5, Data: []byte("hello")},
+		{Name: "huge.iso", ContentType: "application/octet-stream", Size: 11 << 20, TooLarge: true},
+	}
+	out := d.ingest(t, in)
+	det := d.detail(t, out.TicketID)
+	m := det.Messages[0]
+	if len(m.Attachments) != 1 || m.Attachments[0].FileName != "ok.txt" {
+		t.Fatalf("attachments %+v", m.Attachments)
+	}
+	if !strings.Contains(m.Body, `"huge.iso" (11 MB) is larger than the 1000 bytes limit`) {
+		t.Fatalf("body does not say which file was refused: %q", m.Body)
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications WHERE event = 'notice' AND recipient = 'ann@customer.test' AND detail LIKE '%huge.iso%'`); n != 1 {
+		t.Fatal("sender not told about the refused file")
+	}
+}
+
+func TestIngest_AccountChoiceAndTopic(t *testing.T) {
+	d := newDesk(t)
+	if out := d.ingest(t, mail("x1@x", "multi@customer.test", "which", "account?")); out.Result != gateway.ResultRejected {
+		t.Fatalf("user of two accounts without default: %+v", out)
+	}
+	if out := d.ingest(t, mail("x2@x", "sam@provider.test", "new", "staff mail naming no ticket")); out.Result != gateway.ResultRejected {
+		t.Fatalf("staff new mail: %+v", out)
+	}
+	in := mail("x3@x", "ann@customer.test", "invoice", "wrong amount")
+	in.To = []string{"billing@helpdesk.test"}
+	out := d.ingest(t, in)
+	if topic := d.detail(t, out.TicketID).Ticket.Topic; topic != core.TopicBilling {
+		t.Fatalf("topic %v", topic)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

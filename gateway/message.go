@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"helpdeskd/core"
+)
+
+// Inbound is one message that arrived on a channel, already decoded by its adapter.
+type Inbound struct {
+	Channel core.Channel
+	// Key identifies the message for deduplication: the Message-ID for mail (without angle
+	// brackets), "sha256:<hex>" of the raw message where it has none, the update ID for chat.
+	Key string
+	// From is the sender's address, lower-cased (mail).
+	From string
+	// TelegramUserID is the sender's Telegram user (chat).
+	TelegramUserID int64
+	// To lists every recipient address we saw (To, Cc, Delivered-To, X-Original-To),
+	// lower-cased; reply tokens and topic_by_address are looked up here.
+	To []string
+	// Subject as decoded (RFC 2047), UTF-8.
+	Subject string
+	// Text is the body as UTF-8 plain text (HTML-only mail already converted), with the
+	// quoted history still in it: the pipeline strips it.
+	Text string
+	// InReplyTo and References hold message IDs without angle brackets.
+	InReplyTo  []string
+	References []string
+	// Automatic is set when a header says a robot sent it (Auto-Submitted other than "no",
+	// Precedence bulk/junk/list, X-Autoreply, X-Auto-Response-Suppress, List-Id, …).
+	Automatic bool
+	// NullSender is set for an empty or MAILER-DAEMON return path.
+	NullSender bool
+	// Report is set for a delivery status notification (multipart/report).
+	Report *DeliveryReport
+	// Attachments in order; a file over the size limit has TooLarge set and no Data.
+	Attachments []File
+	// RawHash names the raw message kept in the blob store ("" if not kept).
+	RawHash string
+	// ReplyToTicket is a ticket the channel itself says this answers (a Telegram reply to
+	// a bot message of that ticket); 0 if none.
+	ReplyToTicket int64
+	// Date is when the sender says it was sent (zero if unknown).
+	Date time.Time
+}
+
+// File is an attachment of an Inbound message.
+type File struct {
+	Name        string
+	ContentType string
+	Size        int64
+	Data        []byte
+	// TooLarge marks a file over attachments.max_bytes: not stored, the sender is told.
+	TooLarge bool
+}
+
+// DeliveryReport is what a bounce says about a message we sent.
+type DeliveryReport struct {
+	// OriginalMessageID is the Message-ID of our mail that failed (without brackets).
+	OriginalMessageID string
+	// Action is the DSN action ("failed", "delayed", "delivered", …).
+	Action    string
+	Recipient string
+	Status    string // e.g. "5.1.1"
+}
+
+// Outgoing is one rendered notification for a Sender.
+type Outgoing struct {
+	NotificationID int64
+	Event          core.NotifyEvent
+	Channel        core.Channel
+	TicketID       int64
+	// To is an email address or a Telegram chat ID in decimal.
+	To      string
+	Subject string
+	Text    string
+	HTML    string // optional alternative for mail
+	// Mail threading and headers.
+	MessageID  string   // our Message-ID for this notification, without brackets
+	InReplyTo  string   // without brackets
+	References []string // without brackets
+	ReplyTo    string
+	// AutoSubmitted is the Auto-Submitted header value: "auto-generated" for notifications,
+	// "auto-replied" for automatic answers to a mail.
+	AutoSubmitted string
+	// Actions offered under a chat message (Reply, Close).
+	Actions []Action
+}
+
+// Action is a button under a chat notification.
+type Action struct {
+	Label string
+	Data  string // e.g. "reply:42", "close:42"
+}
+
+// Sender delivers an Outgoing on one channel. It returns a *PermanentError for a failure no
+// retry can mend (unknown address, a user who blocked the bot) and a *RetryAfterError when the
+// channel asks to wait.
+type Sender interface {
+	Send(ctx context.Context, out Outgoing) error
+}
+
+// PermanentError marks a delivery that must not be retried.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// IsPermanent reports whether err says not to retry.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// RetryAfterError is a channel's "too many requests, wait this long".
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("retry after %s: %v", e.After, e.Err)
+}
+func (e *RetryAfterError) Unwrap() error { return e.Err }
