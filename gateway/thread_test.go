@@ -16,7 +16,7 @@ func TestReplyAddress_RoundTrip(t *testing.T) {
 	}
 	forged := strings.Replace(addr, "+42-", "+43-", 1)
 	bad := []string{
-		forged,                               // token of another ticket
+		forged,                                // token of another ticket
 		"support+42-aaaaaaaaaa@helpdesk.test", // guessed token
 		"support@helpdesk.test",
 		"other+42-" + ReplyToken(secret, 42) + "@helpdesk.test",
