@@ -65,7 +65,7 @@ func TestCLI_ConfigErrorNamesTheKey(t *testing.T) {
 		t.Errorf("unknown key: exit %d, %q", code, errOut)
 	}
 	code, _, errOut = runCLI(t, []string{"HELPDESKD_SERVER_LISTEN=nonsense"}, "migrate", "-config", writeConfig(t, dir, "127.0.0.1:0"))
-	if code != exitError || !strings.Contains(errOut, "HELPDESKD_SERVER_LISTEN") {
+	if code != exitError || !strings.Contains(errOut, "server.listen") {
 		t.Errorf("bad env: exit %d, %q", code, errOut)
 	}
 }
@@ -267,6 +267,10 @@ func TestKill9_EveryAcknowledgedTicketSurvives(t *testing.T) {
 					}
 				}
 			}(c)
+		}
+		// Provisioning works while serve runs on the same database, under load.
+		if code, out, errOut := runCLI(t, nil, "admin", "account", "put", "-config", cfg, "--id", fmt.Sprint(10+round), "--name", "Live"); code != 0 {
+			t.Errorf("admin while serving: %d %s %s", code, out, errOut)
 		}
 		wg.Wait()
 		d.cmd.Wait()
