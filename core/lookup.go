@@ -27,3 +27,17 @@ func (s *Service) VisibleTicket(ctx context.Context, actor Actor, id int64) (*Ti
 	})
 	return t, err
 }
+
+// UserByTelegram finds the user linked to a Telegram user. Returns ENOTFOUND if none.
+func (s *Service) UserByTelegram(ctx context.Context, telegramID int64) (*User, error) {
+	if telegramID == 0 {
+		return nil, Errorf(ENOTFOUND, "No user is linked to this Telegram account.")
+	}
+	var u *User
+	err := s.store.Read(ctx, func(tx ReadTx) error {
+		var err error
+		u, err = tx.UserByTelegramID(ctx, telegramID)
+		return err
+	})
+	return u, err
+}

@@ -33,6 +33,8 @@ type ReadTx interface {
 	User(ctx context.Context, id int64) (*User, error)
 	// UserByEmail matches case-insensitively; ENOTFOUND if none.
 	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UserByTelegramID returns the user linked to a Telegram user, or ENOTFOUND.
+	UserByTelegramID(ctx context.Context, telegramID int64) (*User, error)
 	// UserByAPIKeyHash returns the key's user, or ENOTFOUND for an unknown or revoked key.
 	UserByAPIKeyHash(ctx context.Context, hash string) (*User, error)
 	// Property returns ENOTFOUND if there is no such property.

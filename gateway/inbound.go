@@ -105,8 +105,16 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 	}
 
 	// 3. Who sent it.
-	user, err := p.svc.UserByEmail(ctx, in.From)
-	if core.ErrorCode(err) == core.ENOTFOUND {
+	var user *core.User
+	var err error
+	if in.Channel == core.ChannelEmail {
+		user, err = p.svc.UserByEmail(ctx, in.From)
+	} else {
+		user, err = p.svc.UserByTelegram(ctx, in.TelegramUserID)
+	}
+	if core.ErrorCode(err) == core.ENOTFOUND && in.Channel != core.ChannelEmail {
+		return p.reject(ctx, rec, ResultRejected, "unlinked sender", "", in)
+	} else if core.ErrorCode(err) == core.ENOTFOUND {
 		return p.reject(ctx, rec, ResultRejected, "unknown sender",
 			"We could not match your address to a customer account, so your message did not open a ticket. "+
 				"Please write from the address registered in your panel, or open the ticket in the panel.", in)
@@ -176,6 +184,9 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 			return p.reject(ctx, rec, ResultRejected, reason, text, in)
 		}
 		nt.Topic = p.topic(in.To)
+		if in.Topic != nil {
+			nt.Topic = *in.Topic
+		}
 	}
 	t, err := p.svc.CreateTicket(ctx, actor, nt)
 	if err != nil {

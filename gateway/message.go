@@ -46,6 +46,9 @@ type Inbound struct {
 	ReplyToTicket int64
 	// Date is when the sender says it was sent (zero if unknown).
 	Date time.Time
+	// Topic, when set, is the topic the sender chose for a new ticket (a chat dialogue);
+	// otherwise topic_by_address decides.
+	Topic *core.Topic
 }
 
 // File is an attachment of an Inbound message.

@@ -87,6 +87,10 @@ func (t *readTx) UserByEmail(_ context.Context, email string) (*core.User, error
 	return t.scanUser(t.q.QueryRowContext(t.ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = ?`, strings.TrimSpace(email)), "User", email)
 }
 
+func (t *readTx) UserByTelegramID(_ context.Context, telegramID int64) (*core.User, error) {
+	return t.scanUser(t.q.QueryRowContext(t.ctx, `SELECT `+userColumns+` FROM users u WHERE u.telegram_id = ?`, telegramID), "Telegram user", telegramID)
+}
+
 func (t *readTx) UserByAPIKeyHash(_ context.Context, hash string) (*core.User, error) {
 	return t.scanUser(t.q.QueryRowContext(t.ctx, `SELECT `+userColumns+`
 		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = ?`, hash), "API key", "")
