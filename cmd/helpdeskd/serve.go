@@ -18,6 +18,7 @@ import (
 	"helpdeskd/adapters/sqlite"
 	"helpdeskd/config"
 	"helpdeskd/core"
+	"helpdeskd/gateway"
 )
 
 // Main is the running daemon: every part, opened in order and closed in reverse.
@@ -27,6 +28,13 @@ type Main struct {
 	DB      *sqlite.DB
 	Service *core.Service
 	Metrics *metrics.Metrics
+	// Senders deliver notifications, one per enabled channel; Dispatcher drives them.
+	Senders    map[core.Channel]gateway.Sender
+	Dispatcher *gateway.Dispatcher
+	// parts are the channel loops (IMAP poller, Telegram poller) run beside the server.
+	parts []func(context.Context) error
+	// closers release what the channels opened, in reverse order, before the database.
+	closers []func() error
 
 	ln     net.Listener
 	server *http.Server
@@ -67,6 +75,21 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 		Observer: m.Metrics,
 	})
+	m.Senders = map[core.Channel]gateway.Sender{}
+	if err := m.openEmail(ctx); err != nil {
+		return err
+	}
+	m.Dispatcher = gateway.NewDispatcher(db, db, m.Senders, nil, gateway.DispatcherOptions{
+		Render: gateway.RenderOptions{
+			Address:    cfg.Email.Address,
+			Name:       cfg.Email.Name,
+			Secret:     m.replySecret(),
+			TicketLink: cfg.Panel.TicketLink,
+		},
+		OnFailed: m.Metrics.NotificationFailed,
+		Logger:   m.Logger.With("part", "dispatcher"),
+	})
+	m.parts = append(m.parts, m.Dispatcher.Run)
 	handler := httpapi.New(m.Service, httpapi.Options{
 		Logger:       m.Logger,
 		Metrics:      m.Metrics,
@@ -102,6 +125,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	for _, part := range m.parts {
+		g.Go(func() error { return part(ctx) })
+	}
 	g.Go(func() error {
 		<-ctx.Done()
 		m.Logger.Info("shutting down", "timeout", m.Config.Server.ShutdownTimeout.D().String())
@@ -121,6 +147,9 @@ func (m *Main) Close() error {
 		errs = append(errs, m.server.Close())
 	} else if m.ln != nil {
 		errs = append(errs, m.ln.Close())
+	}
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i]())
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
@@ -155,4 +184,12 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// replySecret is the key of reply tokens, nil when they are off.
+func (m *Main) replySecret() []byte {
+	if !m.Config.Email.ReplyTokens || m.Config.Email.Secret == "" {
+		return nil
+	}
+	return []byte(m.Config.Email.Secret)
 }
