@@ -158,6 +158,12 @@ type Telegram struct {
 // Notify configures who is told about new tickets.
 type Notify struct {
 	StaffEmails []string `toml:"staff_emails"`
+	// MaxAttempts is how many times a notification is tried before it is marked failed.
+	MaxAttempts int `toml:"max_attempts"`
+	// RetryDelay is the wait after the first failed attempt; it doubles after each one up
+	// to MaxRetryDelay.
+	RetryDelay    Duration `toml:"retry_delay"`
+	MaxRetryDelay Duration `toml:"max_retry_delay"`
 }
 
 // Panel is the customer panel that links point to.
@@ -216,6 +222,11 @@ func Default() Config {
 		},
 		Telegram: Telegram{
 			APIURL: "https://api.telegram.org",
+		},
+		Notify: Notify{
+			MaxAttempts:   8,
+			RetryDelay:    Duration{30 * time.Second},
+			MaxRetryDelay: Duration{time.Hour},
 		},
 		Log: Log{
 			Level:  "info",

@@ -46,6 +46,15 @@ func (c Config) Validate() error {
 			p.add("notify.staff_emails", "item %d must be a plain e-mail address such as ops@example.com (got %q)", i+1, a)
 		}
 	}
+	if n := c.Notify.MaxAttempts; n < 1 || n > 100 {
+		p.add("notify.max_attempts", "must be from 1 to 100 (got %d)", n)
+	}
+	if c.Notify.RetryDelay.Duration <= 0 {
+		p.add("notify.retry_delay", "must be positive")
+	}
+	if c.Notify.MaxRetryDelay.Duration < c.Notify.RetryDelay.Duration {
+		p.add("notify.max_retry_delay", "must be at least notify.retry_delay")
+	}
 	if u := c.Panel.TicketURL; u != "" {
 		if !strings.Contains(u, "{id}") {
 			p.add("panel.ticket_url", "must contain {id}, where the ticket ID goes")

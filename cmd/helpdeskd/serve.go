@@ -86,8 +86,11 @@ func (m *Main) Open(ctx context.Context) error {
 			Secret:     m.replySecret(),
 			TicketLink: cfg.Panel.TicketLink,
 		},
-		OnFailed: m.Metrics.NotificationFailed,
-		Logger:   m.Logger.With("part", "dispatcher"),
+		MaxAttempts: cfg.Notify.MaxAttempts,
+		BaseDelay:   cfg.Notify.RetryDelay.D(),
+		MaxDelay:    cfg.Notify.MaxRetryDelay.D(),
+		OnFailed:    m.Metrics.NotificationFailed,
+		Logger:      m.Logger.With("part", "dispatcher"),
 	})
 	m.parts = append(m.parts, m.Dispatcher.Run)
 	handler := httpapi.New(m.Service, httpapi.Options{
