@@ -1,0 +1,265 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// meta is what is known of a mail before its body is fetched.
+type meta struct {
+	uid  imap.UID
+	size int64
+	date time.Time
+}
+
+// outcome is what became of the mails of a batch, to be moved together.
+type outcome struct {
+	processed, failed imap.UIDSet
+	n                 int
+}
+
+func (o *outcome) add(uid imap.UID, d Disposition) {
+	if d == Failed {
+		o.failed.AddNum(uid)
+	} else {
+		o.processed.AddNum(uid)
+	}
+	o.n++
+}
+
+// round handles every mail of the selected mailbox once, in ascending UID order. again
+// reports that something must be retried after a backoff (a handler's error, a failed move);
+// err is a connection error.
+func (p *Poller) round(ctx context.Context, cn *conn, uidValidity uint32) (again bool, err error) {
+	uids, err := search(cn.c)
+	if err != nil {
+		return false, err
+	}
+	for len(uids) > 0 && ctx.Err() == nil {
+		n := min(len(uids), fetchChunk)
+		chunk := uids[:n]
+		uids = uids[n:]
+		metas, err := fetchMeta(cn.c, chunk)
+		if err != nil {
+			return false, err
+		}
+		for len(metas) > 0 {
+			// A batch: mails whose bodies are held in memory together.
+			var out outcome
+			batch, big, rest := p.nextBatch(metas)
+			metas = rest
+			for _, m := range big {
+				reason := fmt.Sprintf("message of %d bytes is over the limit of %d bytes", m.size, p.opts.MaxMessageBytes)
+				p.log.Warn("imap mail too big, not fetched", "uid", m.uid, "mailbox", cn.failed, "size", m.size, "reason", reason)
+				out.add(m.uid, Failed)
+			}
+			stop, err := p.handleBatch(ctx, cn, uidValidity, batch, &out)
+			if err != nil {
+				return false, err
+			}
+			if out.n > 0 {
+				if moved, err := p.moveAway(cn, &out); err != nil {
+					return false, err
+				} else if !moved {
+					return true, nil
+				}
+			}
+			if stop {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// nextBatch takes from metas the next mails to fetch together — up to batchBytes, at least
+// one — and the oversized mails among them, which are not fetched.
+func (p *Poller) nextBatch(metas []meta) (batch, big, rest []meta) {
+	var bytes int64
+	for i, m := range metas {
+		if m.size > p.opts.MaxMessageBytes {
+			big = append(big, m)
+			continue
+		}
+		if len(batch) > 0 && bytes+m.size > batchBytes {
+			return batch, big, metas[i:]
+		}
+		batch = append(batch, m)
+		bytes += m.size
+	}
+	return batch, big, nil
+}
+
+// fetchMeta returns UID, size and date of the mails, ascending by UID; mails gone meanwhile
+// are left out.
+func fetchMeta(c *imapclient.Client, uids []imap.UID) ([]meta, error) {
+	var bufs []*imapclient.FetchMessageBuffer
+	err := wait(c, func() (err error) {
+		bufs, err = c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch sizes of uids %s: %w", imap.UIDSetNum(uids...), err)
+	}
+	metas := make([]meta, 0, len(bufs))
+	for _, b := range bufs {
+		if b.UID != 0 {
+			metas = append(metas, meta{uid: b.UID, size: b.RFC822Size, date: b.InternalDate})
+		}
+	}
+	slices.SortFunc(metas, func(a, b meta) int { return int(int64(a.uid) - int64(b.uid)) })
+	return metas, nil
+}
+
+// handleBatch fetches the batch's bodies in one FETCH (BODY.PEEK[], so nothing is marked
+// \Seen before the handler returned), then hands them to the handler one by one, adding the
+// dispositions to out. stop reports a handler's error: the mail and those after it stay.
+func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, batch []meta, out *outcome) (stop bool, err error) {
+	if len(batch) == 0 {
+		return false, nil
+	}
+	uids := make([]imap.UID, len(batch))
+	for i, m := range batch {
+		uids[i] = m.uid
+	}
+	raws, err := p.fetchBodies(cn.c, uids)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range batch {
+		if ctx.Err() != nil {
+			return true, nil
+		}
+		raw, ok := raws[m.uid]
+		if !ok {
+			continue // gone meanwhile (another client moved or expunged it)
+		}
+		if raw == nil {
+			reason := fmt.Sprintf("message is over the limit of %d bytes", p.opts.MaxMessageBytes)
+			p.log.Warn("imap mail too big", "uid", m.uid, "mailbox", cn.failed, "reason", reason)
+			out.add(m.uid, Failed)
+			continue
+		}
+		d, reason, err := p.h.HandleMail(ctx, Mail{UID: uint32(m.uid), UIDValidity: uidValidity, Raw: raw, InternalDate: m.date})
+		delete(raws, m.uid)
+		if err != nil {
+			p.log.Warn("imap mail not handled now, will retry", "uid", m.uid, "mailbox", cn.mailbox, "err", err)
+			return true, nil
+		}
+		if d == Failed {
+			p.log.Warn("imap mail failed", "uid", m.uid, "mailbox", cn.failed, "reason", reason)
+		}
+		out.add(m.uid, d)
+	}
+	return false, nil
+}
+
+// fetchBodies returns the raw mails by UID; nil for a mail the server sent bigger than
+// MaxMessageBytes after all.
+func (p *Poller) fetchBodies(c *imapclient.Client, uids []imap.UID) (map[imap.UID][]byte, error) {
+	set := imap.UIDSetNum(uids...)
+	stopGuard := guard(c, fetchTimeout)
+	defer stopGuard()
+	cmd := c.Fetch(set, &imap.FetchOptions{
+		UID:         true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+	})
+	raws := make(map[imap.UID][]byte, len(uids))
+	var readErr error
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		var uid imap.UID
+		var raw []byte
+		var got bool
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					continue
+				}
+				b, err := readLimited(it.Literal, p.opts.MaxMessageBytes)
+				if err != nil && readErr == nil {
+					readErr = err
+				}
+				raw, got = b, true
+			}
+		}
+		if uid != 0 && got {
+			raws[uid] = raw
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("fetch uids %s: %w", set, err)
+	}
+	if readErr != nil {
+		return nil, fmt.Errorf("fetch uids %s: %w", set, readErr)
+	}
+	return raws, nil
+}
+
+// readLimited reads r whole, or returns nil when it is longer than limit (and drains it).
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	if lr, ok := r.(imap.LiteralReader); ok && lr.Size() > limit {
+		_, err := io.Copy(io.Discard, r)
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		_, err := io.Copy(io.Discard, r)
+		return nil, err
+	}
+	return b, nil
+}
+
+// moveAway marks the handled mails \Seen and moves them to the processed and failed
+// mailboxes. moved is false when the server refused (the mails stay and are handled again
+// next round; the mailboxes are created again if they went missing); err is a connection
+// error.
+func (p *Poller) moveAway(cn *conn, out *outcome) (moved bool, err error) {
+	all := append(append(imap.UIDSet{}, out.processed...), out.failed...)
+	err = wait(cn.c, cn.c.Store(all, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close)
+	if err != nil {
+		return p.refused(cn, fmt.Errorf("mark uids %s seen: %w", all, err))
+	}
+	for _, mv := range []struct {
+		set imap.UIDSet
+		to  string
+	}{{out.processed, cn.processed}, {out.failed, cn.failed}} {
+		if len(mv.set) == 0 {
+			continue
+		}
+		err := wait(cn.c, func() error { _, err := cn.c.Move(mv.set, mv.to).Wait(); return err })
+		if err != nil {
+			return p.refused(cn, fmt.Errorf("move uids %s to %s: %w", mv.set, mv.to, err))
+		}
+		p.log.Debug("imap mails moved", "uids", mv.set.String(), "mailbox", mv.to)
+	}
+	return true, nil
+}
+
+// refused sorts a command's error: the server's NO or BAD is logged and retried later (after
+// making sure the mailboxes exist), anything else is a connection error.
+func (p *Poller) refused(cn *conn, err error) (bool, error) {
+	var imapErr *imap.Error
+	if !errors.As(err, &imapErr) {
+		return false, err
+	}
+	p.log.Warn("imap server refused, will retry", "mailbox", cn.mailbox, "err", err)
+	if err := p.ensureMailboxes(cn, cn.processed, cn.failed); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+func sortUIDs(uids []imap.UID) { slices.Sort(uids) }
