@@ -211,7 +211,9 @@ type TicketFilter struct {
 	Status     *Status
 	Topic      *Topic
 	PropertyID *int64
-	Page       Page
+	// Archived lists the archived tickets instead of the others.
+	Archived bool
+	Page     Page
 }
 
 // Source says where an inbound message came from, so that it is applied exactly once:

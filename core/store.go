@@ -54,6 +54,17 @@ type ReadTx interface {
 	Attachment(ctx context.Context, id int64) (*Attachment, error)
 	// TicketEvents lists a ticket's history, oldest first.
 	TicketEvents(ctx context.Context, ticketID int64) ([]TicketEvent, error)
+	// Department returns ENOTFOUND if there is no such department.
+	Department(ctx context.Context, id int64) (*Department, error)
+	// Departments lists every department by name.
+	Departments(ctx context.Context) ([]Department, error)
+	// Queue lists one page of tickets across accounts for staff user f.UserID, and the total.
+	Queue(ctx context.Context, f QueueFilter) ([]QueueItem, int, error)
+	// TicketWork returns a ticket's staff-side state as staff user userID sees it
+	// (favourite, unread), or ENOTFOUND.
+	TicketWork(ctx context.Context, ticketID, userID int64) (*TicketWork, error)
+	// MessageRevisions lists a message's earlier texts, oldest first.
+	MessageRevisions(ctx context.Context, messageID int64) ([]MessageRevision, error)
 }
 
 // Tx is a write transaction.
@@ -84,6 +95,42 @@ type Tx interface {
 	// RecordInbound remembers a processed inbound message. Returns ECONFLICT if a message
 	// with the same channel and key was recorded before.
 	RecordInbound(ctx context.Context, r *InboundRecord) error
+	// PutDepartment inserts or updates by ID.
+	PutDepartment(ctx context.Context, d *Department) error
+	// SetAssignment sets a ticket's staff user and department (0: none).
+	SetAssignment(ctx context.Context, ticketID, assigneeUserID, departmentID int64) error
+	// SetDeadline sets a ticket's response deadline (zero: none).
+	SetDeadline(ctx context.Context, ticketID int64, due time.Time) error
+	// SetFavourite adds a ticket to a user's favourites (on) or removes it.
+	SetFavourite(ctx context.Context, userID, ticketID int64, on bool, at time.Time) error
+	// SetRead marks every message of a ticket seen by a user (read) or none.
+	SetRead(ctx context.Context, userID, ticketID int64, read bool, at time.Time) error
+	// SetMessageHidden hides or shows a message and updates its ticket's public count.
+	SetMessageHidden(ctx context.Context, messageID int64, hidden bool) error
+	// CancelNotifications withdraws the pending notifications about a message.
+	CancelNotifications(ctx context.Context, messageID int64) error
+	// EditMessage keeps the message's current text as rev and stores body; description
+	// says the message is its ticket's first, whose description changes with it.
+	EditMessage(ctx context.Context, rev *MessageRevision, body string, description bool) error
+	// MoveMessages moves the messages of ticket from with IDs from fromMessageID on (0: all)
+	// to ticket to, with their attachments, updates both tickets' counters and description
+	// and returns how many moved.
+	MoveMessages(ctx context.Context, from, to, fromMessageID int64, at time.Time) (int, error)
+	// SetMergedInto records that ticket id was merged into ticket into.
+	SetMergedInto(ctx context.Context, id, into int64) error
+	// SetArchived sets a ticket's archived flag.
+	SetArchived(ctx context.Context, ticketID int64, archived bool) error
+	// SetTicketExtras sets what a ticket is opened with besides NewTicket's core fields:
+	// its department and the compatibility API's service type.
+	SetTicketExtras(ctx context.Context, ticketID, departmentID int64, serviceType string) error
+	// CreateTelegramLinkCode stores a one-time Telegram link code.
+	CreateTelegramLinkCode(ctx context.Context, c *TelegramLinkCode) error
+	// TakeTelegramLinkCode deletes the code with the hash and returns its user. Returns
+	// ENOTFOUND for an unknown code or one expired at now (expired codes are deleted too).
+	TakeTelegramLinkCode(ctx context.Context, hash string, now time.Time) (userID int64, err error)
+	// SetTelegramID links a user to a Telegram user (0: unlinks), first unlinking any other
+	// user linked to it. Returns ENOTFOUND if there is no such user.
+	SetTelegramID(ctx context.Context, userID, telegramID int64) error
 }
 
 // Blobs keeps attachment bytes by content hash.

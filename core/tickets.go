@@ -83,6 +83,10 @@ type NewTicket struct {
 	Files       []FileRef
 	// FollowUpOf names a closed ticket this one continues (0: none).
 	FollowUpOf int64
+	// DepartmentID routes the ticket to a department (0: none); ServiceType is the
+	// compatibility API's service kind.
+	DepartmentID int64
+	ServiceType  string
 	// Source, when set, makes the creation happen at most once per inbound message.
 	Source *Source
 	// TellSender, when set, is queued as a notice to the actor on the channel it came from
@@ -151,6 +155,11 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 		}
 		if err := tx.CreateTicket(ctx, t); err != nil {
 			return err
+		}
+		if in.DepartmentID != 0 || in.ServiceType != "" {
+			if err := s.ticketExtras(ctx, tx, t.ID, in.DepartmentID, in.ServiceType); err != nil {
+				return err
+			}
 		}
 		m := &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
 			Channel: actor.Channel, Body: in.Description, CreatedAt: now,
@@ -274,6 +283,7 @@ func (s *Service) GetTicket(ctx context.Context, actor Actor, ref TicketRef) (*T
 	}
 	if !actor.isStaff() {
 		d.Ticket.MessageCount = d.Ticket.PublicMessageCount
+		d.History = customerHistory(d.History)
 	}
 	return &d, nil
 }

@@ -191,31 +191,34 @@ func kindName(t reflect.Type) string {
 	return "an object"
 }
 
-// form is a decoded multipart/form-data body: its text fields and its one optional file,
-// already staged in the blob store.
+// form is a decoded multipart/form-data body: its text fields and its files, already
+// staged in the blob store.
 type form struct {
 	values map[string]string
-	file   *core.FileRef
+	staged []core.FileRef
+	// fileField names the file parts; maxFiles is how many may come.
+	fileField string
+	maxFiles  int
 }
 
-// files returns the staged file as the list core takes.
-func (f *form) files() []core.FileRef {
-	if f.file == nil {
-		return nil
-	}
-	return []core.FileRef{*f.file}
-}
+// files returns the staged files as the list core takes.
+func (f *form) files() []core.FileRef { return f.staged }
 
 // readForm streams a multipart/form-data body. fields names the text fields allowed, each
 // with its size limit; the part named "file" is the one optional file, handed to
 // core.Service.StageFile, which enforces the attachment limit while reading. Nothing is
 // buffered beyond one text field at a time.
 func (s *server) readForm(r *http.Request, fields map[string]int64) (*form, error) {
+	return s.readFormFiles(r, fields, fileField, 1)
+}
+
+// readFormFiles is readForm with up to maxFiles files in parts named fileName.
+func (s *server) readFormFiles(r *http.Request, fields map[string]int64, fileName string, maxFiles int) (*form, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, invalid("body", "malformed multipart/form-data")
 	}
-	f := &form{values: map[string]string{}}
+	f := &form{values: map[string]string{}, fileField: fileName, maxFiles: maxFiles}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -234,15 +237,20 @@ func (s *server) readForm(r *http.Request, fields map[string]int64) (*form, erro
 
 func (s *server) readPart(ctx context.Context, part *multipart.Part, f *form, fields map[string]int64) error {
 	name := part.FormName()
-	if name == fileField {
-		if f.file != nil {
-			return invalid(fileField, "only one file may be attached")
+	if name == f.fileField {
+		if len(f.staged) >= f.maxFiles {
+			if f.maxFiles == 1 {
+				return invalid(f.fileField, "only one file may be attached")
+			}
+			return invalid(f.fileField, fmt.Sprintf("at most %d files may be attached", f.maxFiles))
 		}
 		ref, err := s.stageFile(ctx, part)
 		if err != nil {
 			return err
 		}
-		f.file = ref
+		if ref != nil {
+			f.staged = append(f.staged, *ref)
+		}
 		return nil
 	}
 	limit, ok := fields[name]

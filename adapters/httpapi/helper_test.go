@@ -18,6 +18,7 @@ import (
 
 	"helpdeskd/adapters/httpapi"
 	"helpdeskd/adapters/metrics"
+	"helpdeskd/adapters/sqlite"
 	"helpdeskd/adapters/sqlite/sqlitetest"
 	"helpdeskd/core"
 )
@@ -39,6 +40,7 @@ const (
 type testEnv struct {
 	t       *testing.T
 	svc     *core.Service
+	db      *sqlite.DB
 	srv     *httptest.Server
 	metrics *metrics.Metrics
 	logs    *syncBuffer
@@ -77,7 +79,7 @@ func newEnvBlobs(t *testing.T, wrap func(core.Blobs) core.Blobs, opts ...envOpti
 		copts.Observer = hopts.Metrics
 	}
 	svc := core.NewService(db, blobs, nil, copts)
-	e := &testEnv{t: t, svc: svc, metrics: hopts.Metrics, logs: logs}
+	e := &testEnv{t: t, svc: svc, db: db, metrics: hopts.Metrics, logs: logs}
 
 	ctx, sys := context.Background(), core.System()
 	must := func(_ any, err error) {

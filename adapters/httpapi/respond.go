@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"helpdeskd/core"
 )
@@ -133,6 +134,11 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, code, msg string, 
 	}
 	if code == core.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="helpdeskd"`)
+	}
+	if strings.HasPrefix(r.URL.Path, compatPrefix) {
+		// The compatibility API answers errors in its own shape, with the same status codes.
+		s.writeCompat(w, r, statusFor(code), toCompatError(msg, fields))
+		return
 	}
 	s.writeEnvelope(w, r, statusFor(code), envelope{Succeeded: false, Message: msg, Errors: fields})
 }

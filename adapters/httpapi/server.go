@@ -42,9 +42,10 @@ type server struct {
 	maxBody int64
 }
 
-// New returns the API's handler: the routes of SPEC §4.1, a small part of §4.2 (status and
-// reply), §4.3's ops endpoints and §4.4's provisioning, behind request IDs, the access log,
-// metrics, panic recovery, API-key authentication and the body limit.
+// New returns the API's handler: the routes of SPEC §4.1, §4.2 (staff), §4.3's ops
+// endpoints, §4.4's provisioning, seed 003's compatibility routes and the OpenAPI document,
+// behind request IDs, the access log, metrics, panic recovery, API-key authentication and
+// the body limit.
 func New(svc *core.Service, opts Options) http.Handler {
 	s := &server{svc: svc, opts: opts, log: opts.Logger, maxBody: opts.MaxBodyBytes}
 	if s.log == nil {
@@ -68,6 +69,9 @@ func (s *server) routes() http.Handler {
 		r.Method(http.MethodGet, "/metrics", s.opts.Metrics.Handler())
 	}
 
+	// The API's description needs no key: clients read it before they have one.
+	r.Get(openAPIPath, s.openAPI)
+
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.authenticate, s.limitBody)
 
@@ -78,14 +82,35 @@ func (s *server) routes() http.Handler {
 		r.Get("/Ticket/{id}", s.getTicket)
 		r.Post("/Ticket/{id}/Reply", s.reply)
 		r.Post("/Ticket/{id}/Close", s.closeTicket)
+		r.Post("/Ticket/{id}/Archive", s.archiveTicket(true))
+		r.Post("/Ticket/{id}/Unarchive", s.archiveTicket(false))
 		r.Get("/Ticket/{id}/Attachment/{attachmentId}", s.attachment)
 		r.Get("/Property", s.properties)
 		r.Post("/Telegram/Link", s.linkTelegram)
 
 		r.Route("/staff", func(r chi.Router) {
 			r.Use(requireRole(s, "Only staff can use this endpoint.", core.Role.IsStaff))
+			r.Get("/Ticket", s.staffQueue)
+			r.Get("/Ticket/{id}", s.staffGetTicket)
 			r.Post("/Ticket/{id}/Status", s.staffSetStatus)
 			r.Post("/Ticket/{id}/Reply", s.staffReply)
+			r.Put("/Ticket/{id}/Assignment", s.staffAssign)
+			r.Put("/Ticket/{id}/Deadline", s.staffDeadline)
+			r.Put("/Ticket/{id}/Favourite", s.staffFavourite(true))
+			r.Delete("/Ticket/{id}/Favourite", s.staffFavourite(false))
+			r.Put("/Ticket/{id}/Read", s.staffRead(true))
+			r.Delete("/Ticket/{id}/Read", s.staffRead(false))
+			r.Put("/Ticket/{id}/Message/{messageId}", s.staffEditMessage)
+			r.Get("/Ticket/{id}/Message/{messageId}/Revisions", s.staffRevisions)
+			r.Post("/Ticket/{id}/Message/{messageId}/Hide", s.staffHide(true))
+			r.Post("/Ticket/{id}/Message/{messageId}/Unhide", s.staffHide(false))
+			r.Post("/Ticket/{id}/Split", s.staffSplit)
+			r.Post("/Ticket/{id}/Merge", s.staffMerge)
+			r.Get("/Ticket/{id}/History", s.staffHistory)
+			r.Get("/Ticket/{id}/Attachment/{attachmentId}", s.staffAttachment)
+			r.Get("/Department", s.staffDepartments)
+			r.Get("/Notification", s.staffNotifications)
+			r.Get("/InboundMail", s.staffInbound)
 		})
 
 		r.Route("/admin", func(r chi.Router) {
@@ -93,9 +118,17 @@ func (s *server) routes() http.Handler {
 			r.Put("/Account/{id}", s.putAccount)
 			r.Put("/User/{id}", s.putUser)
 			r.Put("/Property/{id}", s.putProperty)
+			r.Put("/Department/{id}", s.putDepartment)
 			r.Post("/User/{id}/ApiKey", s.createAPIKey)
 			r.Delete("/User/{id}/ApiKey/{keyId}", s.deleteAPIKey)
 		})
+	})
+
+	// Seed 003's ticket API, for clients written against it (compat.go).
+	r.Route("/v1/support", func(r chi.Router) {
+		r.Use(s.authenticate, s.limitBody)
+		r.Post("/tickets", s.compatCreate)
+		r.Get("/tickets/{id}", s.compatGet)
 	})
 	return r
 }

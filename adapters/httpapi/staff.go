@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"helpdeskd/core"
 )
 
-// The first staff endpoints (SPEC §4.2): enough to drive the state machine over HTTP. The
-// routes sit behind requireRole, so a customer gets 403 before anything is decoded.
+// The staff endpoints (SPEC §4.2): the ticket workflow. The routes sit behind requireRole,
+// so a customer gets 403 before anything is decoded; core checks the role again.
 
 type setStatusRequest struct {
 	Status *core.Status `json:"status"`
@@ -42,20 +44,20 @@ type staffReplyRequest struct {
 	Internal bool   `json:"internal"`
 }
 
-// POST /api/staff/Ticket/{id}/Reply
+// POST /api/staff/Ticket/{id}/Reply — JSON {message, internal} or multipart with the same
+// fields and one optional file.
 func (s *server) staffReply(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var req staffReplyRequest
-	if err := decodeJSON(r, &req); err != nil {
+	in, err := s.decodeStaffReply(r)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	m, _, err := s.svc.Reply(r.Context(), actorOf(r), core.TicketRef{ID: id},
-		core.NewReply{Body: req.Message, Internal: req.Internal})
+	m, err := s.svc.StaffReply(r.Context(), actorOf(r), id, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -65,4 +67,491 @@ func (s *server) staffReply(w http.ResponseWriter, r *http.Request) {
 		msg = "Internal note added successfully."
 	}
 	s.respond(w, r, http.StatusCreated, msg, toMessage(m))
+}
+
+func (s *server) decodeStaffReply(r *http.Request) (core.NewReply, error) {
+	kind, err := kindOf(r, true)
+	if err != nil {
+		return core.NewReply{}, err
+	}
+	if kind == bodyJSON {
+		var req staffReplyRequest
+		if err := decodeJSONBody(r, &req); err != nil {
+			return core.NewReply{}, err
+		}
+		return core.NewReply{Body: req.Message, Internal: req.Internal}, nil
+	}
+	f, err := s.readForm(r, map[string]int64{"message": s.maxBody, "internal": maxShortFieldBytes})
+	if err != nil {
+		return core.NewReply{}, err
+	}
+	var bad fieldErrs
+	internal := optBool(&bad, "internal", f.values["internal"])
+	if err := bad.err(); err != nil {
+		return core.NewReply{}, err
+	}
+	return core.NewReply{Body: f.values["message"], Internal: internal != nil && *internal, Files: f.files()}, nil
+}
+
+// optBool parses an optional boolean form or query value ("true", "false", "1", "0");
+// "" is absent.
+func optBool(bad *fieldErrs, name, v string) *bool {
+	if v == "" {
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		bad.add(name, "must be true or false")
+		return nil
+	}
+	return &b
+}
+
+// GET /api/staff/Ticket — the queue across accounts.
+func (s *server) staffQueue(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var bad fieldErrs
+	var f core.QueueFilter
+	if v := optInt(&bad, "status", q.Get("status"), 32); v != nil {
+		st := core.Status(*v)
+		f.Status = &st
+	}
+	if v := optInt(&bad, "topic", q.Get("topic"), 32); v != nil {
+		tp := core.Topic(*v)
+		f.Topic = &tp
+	}
+	f.AccountID = optInt(&bad, "accountId", q.Get("accountId"), 64)
+	f.PropertyID = optInt(&bad, "propertyId", q.Get("propertyId"), 64)
+	f.AssigneeUserID = optInt(&bad, "assigneeUserId", q.Get("assigneeUserId"), 64)
+	f.DepartmentID = optInt(&bad, "departmentId", q.Get("departmentId"), 64)
+	f.Archived = optBool(&bad, "archived", q.Get("archived"))
+	flag := func(name string) bool {
+		v := optBool(&bad, name, q.Get(name))
+		return v != nil && *v
+	}
+	f.Unassigned, f.Unread, f.Favourite, f.Overdue = flag("unassigned"), flag("unread"), flag("favourite"), flag("overdue")
+	f.Search = q.Get("q")
+	f.Sort = core.QueueSort(q.Get("sort"))
+	f.Order = q.Get("order")
+	if v := optInt(&bad, "pageNumber", q.Get("pageNumber"), 32); v != nil {
+		f.Page.Number = int(*v)
+	}
+	if v := optInt(&bad, "pageSize", q.Get("pageSize"), 32); v != nil {
+		f.Page.Size = int(*v)
+	}
+	if err := bad.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f.Page.Number == 0 {
+		f.Page.Number = 1
+	}
+	if f.Page.Size == 0 {
+		f.Page.Size = core.DefaultPageSize
+	}
+	list, total, err := s.svc.Queue(r.Context(), actorOf(r), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.svc.Now()
+	items := make([]queueItemDTO, 0, len(list))
+	for i := range list {
+		items = append(items, toQueueItem(&list[i], now))
+	}
+	s.respondList(w, r, "Tickets retrieved successfully.", items, pageOf(f.Page, total))
+}
+
+// GET /api/staff/Ticket/{id} — every message, internal and hidden ones included; marks the
+// ticket read for the caller.
+func (s *server) staffGetTicket(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.svc.StaffTicket(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, "Ticket retrieved successfully.", toStaffTicketDetail(d, s.svc.Now()))
+}
+
+// respondItem answers a staff change with the ticket's queue row.
+func (s *server) respondItem(w http.ResponseWriter, r *http.Request, msg string, it *core.QueueItem, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, msg, toQueueItem(it, s.svc.Now()))
+}
+
+type assignRequest struct {
+	AssigneeUserID *int64 `json:"assigneeUserId"`
+	DepartmentID   *int64 `json:"departmentId"`
+}
+
+// PUT /api/staff/Ticket/{id}/Assignment — sets both; null or absent clears one.
+func (s *server) staffAssign(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req assignRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var user, dept int64
+	if req.AssigneeUserID != nil {
+		user = *req.AssigneeUserID
+	}
+	if req.DepartmentID != nil {
+		dept = *req.DepartmentID
+	}
+	it, err := s.svc.Assign(r.Context(), actorOf(r), id, user, dept)
+	s.respondItem(w, r, "Ticket assigned successfully.", it, err)
+}
+
+type deadlineRequest struct {
+	DueAt *string `json:"dueAt"`
+}
+
+// PUT /api/staff/Ticket/{id}/Deadline — {dueAt: RFC 3339 time or null}.
+func (s *server) staffDeadline(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req deadlineRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var due time.Time
+	if req.DueAt != nil {
+		if due, err = time.Parse(time.RFC3339, *req.DueAt); err != nil {
+			s.writeError(w, r, invalid("dueAt", "must be an RFC 3339 time such as 2030-01-02T15:04:05Z, or null"))
+			return
+		}
+	}
+	it, err := s.svc.SetDeadline(r.Context(), actorOf(r), id, due)
+	s.respondItem(w, r, "Deadline updated successfully.", it, err)
+}
+
+// PUT and DELETE /api/staff/Ticket/{id}/Favourite
+func (s *server) staffFavourite(on bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		it, err := s.svc.SetFavourite(r.Context(), actorOf(r), id, on)
+		msg := "Ticket added to favourites."
+		if !on {
+			msg = "Ticket removed from favourites."
+		}
+		s.respondItem(w, r, msg, it, err)
+	}
+}
+
+// PUT and DELETE /api/staff/Ticket/{id}/Read
+func (s *server) staffRead(read bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		it, err := s.svc.SetRead(r.Context(), actorOf(r), id, read)
+		msg := "Ticket marked read."
+		if !read {
+			msg = "Ticket marked unread."
+		}
+		s.respondItem(w, r, msg, it, err)
+	}
+}
+
+// ticketMessageIDs reads {id} and {messageId}.
+func ticketMessageIDs(r *http.Request) (int64, int64, error) {
+	var bad fieldErrs
+	id, err := pathID(r, "id")
+	if err != nil {
+		bad = append(bad, core.ErrorFields(err)...)
+	}
+	mid, err := pathID(r, "messageId")
+	if err != nil {
+		bad = append(bad, core.ErrorFields(err)...)
+	}
+	return id, mid, bad.err()
+}
+
+// POST /api/staff/Ticket/{id}/Message/{messageId}/Hide and /Unhide
+func (s *server) staffHide(hidden bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, mid, err := ticketMessageIDs(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		m, err := s.svc.SetMessageHidden(r.Context(), actorOf(r), id, mid, hidden)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		msg := "Message hidden from the customer."
+		if !hidden {
+			msg = "Message shown to the customer again."
+		}
+		s.respond(w, r, http.StatusOK, msg, toMessage(m))
+	}
+}
+
+type editMessageRequest struct {
+	Message string `json:"message"`
+}
+
+// PUT /api/staff/Ticket/{id}/Message/{messageId} — {message}; the old text is kept.
+func (s *server) staffEditMessage(w http.ResponseWriter, r *http.Request) {
+	id, mid, err := ticketMessageIDs(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req editMessageRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, err := s.svc.EditMessage(r.Context(), actorOf(r), id, mid, req.Message)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, "Message edited successfully.", toMessage(m))
+}
+
+// GET /api/staff/Ticket/{id}/Message/{messageId}/Revisions
+func (s *server) staffRevisions(w http.ResponseWriter, r *http.Request) {
+	id, mid, err := ticketMessageIDs(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.svc.MessageRevisions(r.Context(), actorOf(r), id, mid)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]revisionDTO, 0, len(list))
+	for _, rv := range list {
+		out = append(out, revisionDTO{ID: rv.ID, Message: rv.Body, EditedBy: optional(rv.EditedBy), EditedAt: timestamp(rv.EditedAt)})
+	}
+	s.respondList(w, r, "Revisions retrieved successfully.", out, wholeList(len(out)))
+}
+
+type splitRequest struct {
+	MessageID *int64 `json:"messageId"`
+	Subject   string `json:"subject"`
+}
+
+// POST /api/staff/Ticket/{id}/Split — {messageId, subject?}; 201 with the new ticket.
+func (s *server) staffSplit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req splitRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.MessageID == nil {
+		s.writeError(w, r, invalid("messageId", "is required"))
+		return
+	}
+	t, err := s.svc.SplitTicket(r.Context(), actorOf(r), id, *req.MessageID, req.Subject)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/staff/Ticket/"+strconv.FormatInt(t.ID, 10))
+	s.respond(w, r, http.StatusCreated, "Ticket split successfully.", toTicketItem(t))
+}
+
+type mergeRequest struct {
+	IntoTicketID *int64 `json:"intoTicketId"`
+}
+
+// POST /api/staff/Ticket/{id}/Merge — {intoTicketId}; 200 with the target ticket.
+func (s *server) staffMerge(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req mergeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.IntoTicketID == nil {
+		s.writeError(w, r, invalid("intoTicketId", "is required"))
+		return
+	}
+	t, err := s.svc.MergeTickets(r.Context(), actorOf(r), id, *req.IntoTicketID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, "Tickets merged successfully.", toTicketItem(t))
+}
+
+// GET /api/staff/Ticket/{id}/History
+func (s *server) staffHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.svc.History(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]ticketEvent, 0, len(list))
+	for i := range list {
+		out = append(out, toTicketEvent(&list[i]))
+	}
+	s.respondList(w, r, "History retrieved successfully.", out, wholeList(len(out)))
+}
+
+// GET /api/staff/Ticket/{id}/Attachment/{attachmentId} — any attachment, hidden or not.
+func (s *server) staffAttachment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.sendAttachment(w, r, core.TicketRef{ID: id})
+}
+
+// GET /api/staff/Department
+func (s *server) staffDepartments(w http.ResponseWriter, r *http.Request) {
+	list, err := s.svc.Departments(r.Context(), actorOf(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]departmentDTO, 0, len(list))
+	for _, d := range list {
+		out = append(out, departmentDTO{ID: d.ID, Name: d.Name})
+	}
+	s.respondList(w, r, "Departments retrieved successfully.", out, wholeList(len(out)))
+}
+
+// limitParam reads the optional limit query parameter of the operations lists.
+func limitParam(bad *fieldErrs, r *http.Request) int {
+	if v := optInt(bad, "limit", r.URL.Query().Get("limit"), 32); v != nil {
+		return int(*v)
+	}
+	return 0
+}
+
+// GET /api/staff/Notification?state=failed&limit=N
+func (s *server) staffNotifications(w http.ResponseWriter, r *http.Request) {
+	var bad fieldErrs
+	limit := limitParam(&bad, r)
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = string(core.NotificationFailed)
+	}
+	if err := bad.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.svc.Notifications(r.Context(), actorOf(r), core.NotificationState(state), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]notificationDTO, 0, len(list))
+	for i := range list {
+		out = append(out, toNotification(&list[i]))
+	}
+	s.respondList(w, r, "Notifications retrieved successfully.", out, wholeList(len(out)))
+}
+
+// GET /api/staff/InboundMail?result=rejected&limit=N
+func (s *server) staffInbound(w http.ResponseWriter, r *http.Request) {
+	var bad fieldErrs
+	limit := limitParam(&bad, r)
+	result := r.URL.Query().Get("result")
+	if result == "" {
+		result = "rejected"
+	}
+	if err := bad.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.svc.InboundMessages(r.Context(), actorOf(r), result, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]inboundDTO, 0, len(list))
+	for i := range list {
+		out = append(out, toInbound(&list[i]))
+	}
+	s.respondList(w, r, "Inbound messages retrieved successfully.", out, wholeList(len(out)))
+}
+
+type putDepartmentRequest struct {
+	Name string `json:"name"`
+}
+
+// PUT /api/admin/Department/{id}
+func (s *server) putDepartment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req putDepartmentRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.svc.PutDepartment(r.Context(), actorOf(r), core.Department{ID: id, Name: req.Name})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, "Department saved successfully.", departmentDTO{ID: d.ID, Name: d.Name})
+}
+
+// POST /api/Ticket/{id}/Archive?accountId=N and /Unarchive
+func (s *server) archiveTicket(archived bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, err := ticketRef(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		t, err := s.svc.Archive(r.Context(), actorOf(r), ref, archived)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		msg := "Ticket archived successfully."
+		if !archived {
+			msg = "Ticket taken out of the archive."
+		}
+		s.respond(w, r, http.StatusOK, msg, toTicketSummary(t))
+	}
 }

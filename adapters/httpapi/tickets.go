@@ -79,7 +79,7 @@ func (s *server) decodeNewTicket(r *http.Request) (core.NewTicket, error) {
 	return in, bad.err()
 }
 
-// GET /api/Ticket?accountId=N&status=&topic=&propertyId=&pageNumber=&pageSize=
+// GET /api/Ticket?accountId=N&status=&topic=&propertyId=&archived=&pageNumber=&pageSize=
 func (s *server) listTickets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var bad fieldErrs
@@ -93,6 +93,9 @@ func (s *server) listTickets(w http.ResponseWriter, r *http.Request) {
 		f.Topic = &tp
 	}
 	f.PropertyID = optInt(&bad, "propertyId", q.Get("propertyId"), 64)
+	if v := optBool(&bad, "archived", q.Get("archived")); v != nil {
+		f.Archived = *v
+	}
 	if v := optInt(&bad, "pageNumber", q.Get("pageNumber"), 32); v != nil {
 		f.Page.Number = int(*v)
 	}
@@ -214,6 +217,11 @@ func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.sendAttachment(w, r, ref)
+}
+
+// sendAttachment answers with the bytes of attachment {attachmentId} of the ticket ref.
+func (s *server) sendAttachment(w http.ResponseWriter, r *http.Request, ref core.TicketRef) {
 	attID, err := pathID(r, "attachmentId")
 	if err != nil {
 		s.writeError(w, r, err)

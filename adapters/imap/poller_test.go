@@ -334,6 +334,9 @@ func TestRun_UIDValidityChangeIsLoggedAndMailStillProcessed(t *testing.T) {
 	box := imaptest.Mailbox(t, srv, testUser)
 	var logs syncBuffer
 	opts := options(t, srv, box)
+	// Siblings, not children: deleting a mailbox with children leaves a \NoSelect node
+	// behind that cannot be created again under the same name.
+	opts.ProcessedMailbox, opts.FailedMailbox = box+"-processed", box+"-failed"
 	opts.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(&logs, t.Output()), nil))
 	rec := &recorder{}
 	p := New(opts, rec)

@@ -4,8 +4,9 @@
 // All writes go through one writer goroutine on one connection. Concurrent writes are
 // committed together (group commit): each runs inside its own SAVEPOINT of a shared
 // transaction, so one failing write undoes only itself, and a batch costs one fsync.
-// Reads use a separate pool and see only committed data. It knows nothing of HTTP, mail
-// or Telegram.
+// Reads use a separate pool and see only committed data. The WAL is copied back into the
+// database file by a checkpointer on its own connection, never inside a commit. It knows
+// nothing of HTTP, mail or Telegram.
 package sqlite
 
 import (
@@ -38,6 +39,18 @@ var migrationFS embed.FS
 // maxBatch bounds how many writes one commit carries.
 const maxBatch = 256
 
+// Checkpoints run on their own connection, not in the writer's commits (whose connection
+// has wal_autocheckpoint off): a checkpoint inside a commit would hold up every write of
+// its batch. While writes come in, a PASSIVE checkpoint (which waits for nobody and blocks
+// nobody) runs at most every checkpointInterval; once no write has come for checkpointQuiet,
+// a TRUNCATE checkpoint empties the WAL file. checkpointBusy bounds how long the TRUNCATE
+// waits for a reader or a writer before it gives up until the next quiet spell.
+const (
+	checkpointInterval = time.Second
+	checkpointQuiet    = 5 * time.Second
+	checkpointBusy     = 200 // milliseconds
+)
+
 // Options configures Open. The zero value is the durable default.
 type Options struct {
 	// AttachmentsDir holds attachment files; "" means "attachments" beside the database.
@@ -54,12 +67,18 @@ type DB struct {
 	path  string
 	wdb   *sql.DB // exactly one connection: the writer
 	rdb   *sql.DB // read-only pool
+	cdb   *sql.DB // exactly one connection: the checkpointer
 	blobs *Blobs
 
 	writes  chan *writeReq
 	closing chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+
+	// committed tells the checkpointer that the writer committed; checkpointed is closed
+	// when the checkpointer has stopped.
+	committed    chan struct{}
+	checkpointed chan struct{}
 
 	// mu makes "not closed yet" and "queued" one step for Write, so nothing is queued
 	// after the writer has stopped.
@@ -92,7 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", opts.Synchronous)
 	}
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"}
-	wdb, err := sql.Open("sqlite", dsn(path, pragmas, "immediate"))
+	wdb, err := sql.Open("sqlite", dsn(path, append(pragmas, "wal_autocheckpoint(0)"), "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -100,7 +119,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	db := &DB{path: path, wdb: wdb, writes: make(chan *writeReq, maxBatch), closing: make(chan struct{}), stopped: make(chan struct{})}
+	db := &DB{path: path, wdb: wdb, writes: make(chan *writeReq, maxBatch), closing: make(chan struct{}), stopped: make(chan struct{}),
+		committed: make(chan struct{}, 1), checkpointed: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		wdb.Close()
 		return nil, err
@@ -126,7 +146,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		rdb.Close()
 		return nil, err
 	}
+	cdb, err := sql.Open("sqlite", dsn(path, []string{fmt.Sprintf("busy_timeout(%d)", checkpointBusy), "synchronous(" + sync + ")"}, "deferred"))
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open %s for checkpoints: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	cdb.SetConnMaxLifetime(0)
+	cdb.SetConnMaxIdleTime(0)
+	db.cdb = cdb
+	db.committed <- struct{}{} // the migrations
 	go db.writer()
+	go db.checkpointer()
 	return db, nil
 }
 
@@ -154,11 +187,14 @@ func (db *DB) Close() error {
 		close(db.closing)
 	})
 	<-db.stopped
+	<-db.checkpointed
 	var errs []error
 	if db.rdb != nil {
 		errs = append(errs, db.rdb.Close())
 	}
-	// A clean close checkpoints the WAL into the main file.
+	errs = append(errs, db.cdb.Close())
+	// A clean close checkpoints the WAL into the main file: the writer's connection is the
+	// last one.
 	errs = append(errs, db.wdb.Close())
 	return errors.Join(errs...)
 }
@@ -300,6 +336,46 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 	}
 	finish(nil)
+	select {
+	case db.committed <- struct{}{}:
+	default:
+	}
+}
+
+// checkpointer copies the WAL into the database file off the commit path (see
+// checkpointInterval) until Close. A failed checkpoint is only late: the WAL keeps every
+// committed write, and the next one, or Close, copies it.
+func (db *DB) checkpointer() {
+	defer close(db.checkpointed)
+	ctx := context.Background()
+	quiet := time.NewTimer(checkpointQuiet)
+	defer quiet.Stop()
+	pending := false // checkpointed PASSIVE since the last TRUNCATE
+	for {
+		select {
+		case <-db.closing:
+			return
+		case <-db.committed:
+			// Let the commits of one interval gather, then copy them in one go.
+			select {
+			case <-db.closing:
+				return
+			case <-time.After(checkpointInterval):
+			}
+			db.cdb.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+			pending = true
+			quiet.Reset(checkpointQuiet)
+		case <-quiet.C:
+			if !pending {
+				continue
+			}
+			var busy, log, done int
+			err := db.cdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &log, &done)
+			if pending = err != nil || busy != 0; pending {
+				quiet.Reset(checkpointQuiet)
+			}
+		}
+	}
 }
 
 // run calls fn, turning a panic into an error so one bad write cannot stop the writer.

@@ -157,8 +157,8 @@ func (t *readTx) Ticket(_ context.Context, id int64) (*core.Ticket, error) {
 }
 
 func (t *readTx) Tickets(_ context.Context, f core.TicketFilter) ([]core.Ticket, int, error) {
-	where := []string{"t.account_id = ?"}
-	args := []any{f.AccountID}
+	where := []string{"t.account_id = ?", "t.archived = ?"}
+	args := []any{f.AccountID, f.Archived}
 	if f.Status != nil {
 		where, args = append(where, "t.status = ?"), append(args, int(*f.Status))
 	}

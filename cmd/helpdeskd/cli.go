@@ -33,6 +33,7 @@ Usage:
   helpdeskd admin account put  --id N --name NAME
   helpdeskd admin user put     --id N --email E --name NAME [--role customer|staff|admin] --account N [--account M] [--default-account N]
   helpdeskd admin property put --id N --account N --name NAME
+  helpdeskd admin department put --id N --name NAME
   helpdeskd admin apikey create --user N      prints a new key, alone on its line
   helpdeskd admin apikey delete --user N --key KEYID
   helpdeskd version
@@ -177,6 +178,11 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 			fs.Int64Var(&account, "account", 0, "the account it belongs to")
 			fs.StringVar(&name, "name", "", "property name, e.g. example.com")
 		}
+	case "department put":
+		define = func(fs *flag.FlagSet) {
+			fs.Int64Var(&id, "id", 0, "the panel's department ID")
+			fs.StringVar(&name, "name", "", "department name, e.g. tech-support")
+		}
 	case "apikey create":
 		define = func(fs *flag.FlagSet) { fs.Int64Var(&user, "user", 0, "the user the key acts as") }
 	case "apikey delete":
@@ -217,6 +223,12 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 			return describe(err)
 		}
 		fmt.Fprintf(stdout, "property %d %q of account %d\n", p.ID, p.Name, p.AccountID)
+	case "department put":
+		d, err := svc.PutDepartment(ctx, sys, core.Department{ID: id, Name: name})
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "department %d %q\n", d.ID, d.Name)
 	case "apikey create":
 		_, k, err := svc.CreateAPIKey(ctx, sys, user)
 		if err != nil {

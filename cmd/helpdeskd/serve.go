@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"helpdeskd/adapters/httpapi"
+	"helpdeskd/adapters/imap"
 	"helpdeskd/adapters/metrics"
 	"helpdeskd/adapters/sqlite"
 	"helpdeskd/config"
@@ -31,6 +32,8 @@ type Main struct {
 	// Senders deliver notifications, one per enabled channel; Dispatcher drives them.
 	Senders    map[core.Channel]gateway.Sender
 	Dispatcher *gateway.Dispatcher
+	// Poller reads the support mailbox when email is enabled.
+	Poller *imap.Poller
 	// parts are the channel loops (IMAP poller, Telegram poller) run beside the server.
 	parts []func(context.Context) error
 	// closers release what the channels opened, in reverse order, before the database.
@@ -79,6 +82,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openEmail(ctx); err != nil {
 		return err
 	}
+	if err := m.openTelegram(ctx); err != nil {
+		return err
+	}
 	m.Dispatcher = gateway.NewDispatcher(db, db, m.Senders, nil, gateway.DispatcherOptions{
 		Render: gateway.RenderOptions{
 			Address:    cfg.Email.Address,
@@ -99,6 +105,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Ready:        db.Ping,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TelegramBot:  cfg.Telegram.BotUsername,
+		LinkTelegram: m.linkTelegram(),
 	})
 	m.ln, err = net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -7,12 +7,23 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"helpdeskd/adapters/sqlite"
 
 	_ "modernc.org/sqlite"
+)
+
+// Search vocabulary of the filled desk: ticket x's description names one of 8 topics
+// ("dns", "ssl", "mailbox", "backup", "database", "php", "redirect", "timeout" by x mod 8),
+// "code<x mod 1009>" and "err<x mod 10007>", so a search for a code finds about a thousand
+// tickets in a million and one for an err about a hundred. The full-text index is filled
+// by the messages' insert trigger, in the same transaction.
+const (
+	SearchCodes = 1009
+	SearchErrs  = 10007
 )
 
 // FillSpec describes a pre-filled desk for benchmarks: Accounts accounts (IDs 1..N), one
@@ -60,7 +71,11 @@ func Fill(ctx context.Context, db *sqlite.DB, spec FillSpec) error {
 		{`WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?)
 			INSERT INTO tickets (id, account_id, user_id, subject, description, topic, status, property_id, channel,
 				message_count, public_message_count, created_at, updated_at)
-			SELECT x, (x % ?) + 1, (x % ?) + 1, 'Bench ticket ' || x, 'Something is broken on ticket ' || x,
+			SELECT x, (x % ?) + 1, (x % ?) + 1, 'Bench ticket ' || x,
+				'Something is broken on ticket ' || x || ': ' ||
+				CASE x % 8 WHEN 0 THEN 'dns' WHEN 1 THEN 'ssl' WHEN 2 THEN 'mailbox' WHEN 3 THEN 'backup'
+					WHEN 4 THEN 'database' WHEN 5 THEN 'php' WHEN 6 THEN 'redirect' ELSE 'timeout' END ||
+				' code' || (x % ` + strconv.Itoa(SearchCodes) + `) || ' err' || (x % ` + strconv.Itoa(SearchErrs) + `),
 				(x / ?) % 6, (x / ?) % 4, CASE WHEN ? > 0 AND x % 3 = 0 THEN ((x % ?) + 1) * 1000 + (x % ?) END, 'api',
 				1, 1, ? + x, ? + x FROM n`,
 			[]any{spec.Tickets, spec.Accounts, spec.Accounts, spec.Accounts, spec.Accounts, spec.Properties, spec.Accounts, max(spec.Properties, 1), now, now}},
@@ -92,7 +107,7 @@ func Fill(ctx context.Context, db *sqlite.DB, spec FillSpec) error {
 func Filled(tb testing.TB, spec FillSpec) *sqlite.DB {
 	tb.Helper()
 	ctx := context.Background()
-	cache := filepath.Join(os.TempDir(), fmt.Sprintf("helpdeskd-bench-v2-%d-%d-%d-%s.db", spec.Accounts, spec.Properties, spec.Tickets, sqlite.SchemaVersion()))
+	cache := filepath.Join(os.TempDir(), fmt.Sprintf("helpdeskd-bench-v3-%d-%d-%d-%s.db", spec.Accounts, spec.Properties, spec.Tickets, sqlite.SchemaVersion()))
 	if _, err := os.Stat(cache); err != nil {
 		tmp := cache + ".building"
 		os.Remove(tmp)

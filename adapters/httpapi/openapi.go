@@ -1,0 +1,383 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The OpenAPI 3 description of every route, served at GET /api/openapi.json without a key.
+// It is built from the table below; a test walks the router and checks that the table and
+// the registered routes name the same operations.
+
+const openAPIPath = "/api/openapi.json"
+
+// schema is a JSON Schema object as OpenAPI 3.0 writes it.
+type schema = map[string]any
+
+func ref(name string) schema { return schema{"$ref": "#/components/schemas/" + name} }
+func str(desc string) schema { return schema{"type": "string", "description": desc} }
+func integer(desc string) schema {
+	return schema{"type": "integer", "format": "int64", "description": desc}
+}
+func boolean(desc string) schema { return schema{"type": "boolean", "description": desc} }
+func dateTime(desc string) schema {
+	return schema{"type": "string", "format": "date-time", "description": desc}
+}
+func arrayOf(items schema) schema { return schema{"type": "array", "items": items} }
+func binary() schema              { return schema{"type": "string", "format": "binary"} }
+
+func nullable(s schema) schema {
+	out := schema{"nullable": true}
+	for k, v := range s {
+		out[k] = v
+	}
+	if _, isRef := s["$ref"]; isRef {
+		return schema{"nullable": true, "allOf": []any{s}}
+	}
+	return out
+}
+
+func object(props schema, required ...string) schema {
+	s := schema{"type": "object", "properties": props}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+// allFields lists an object's properties as required: every field is always present.
+func allFields(props schema) schema {
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return object(props, names...)
+}
+
+func merge(a, b schema) schema {
+	out := schema{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+var (
+	ticketSummaryProps = schema{
+		"id": integer("ticket ID, shown as #id"), "subject": str("1–200 characters"),
+		"status": ref("Status"), "topic": ref("Topic"),
+		"propertyId": nullable(integer("")), "propertyName": nullable(str("")),
+	}
+	ticketItemProps = merge(ticketSummaryProps, schema{
+		"createdAt": dateTime(""), "updatedAt": dateTime(""),
+		"messageCount": integer("messages the caller may see"),
+	})
+	ticketDetailProps = merge(ticketSummaryProps, schema{
+		"accountId": integer(""), "userId": integer("the opener"), "description": str("the first message"),
+		"createdAt": dateTime(""), "updatedAt": dateTime(""), "messageCount": integer("messages the caller may see"),
+		"messages": arrayOf(ref("Message")), "history": arrayOf(ref("HistoryEvent")),
+	})
+	staffWorkProps = schema{
+		"userName": str("the opener's name"), "publicMessageCount": integer("messages the customer sees"),
+		"assigneeUserId": nullable(integer("")), "departmentId": nullable(integer("")), "departmentName": nullable(str("")),
+		"dueAt": nullable(dateTime("response deadline")), "overdue": boolean("deadline passed while Open or In Progress"),
+		"favourite": boolean("in the caller's favourites"), "unread": boolean("a message the caller has not seen"),
+		"archived": boolean("archived by the customer"), "mergedInto": nullable(integer("the ticket this one was merged into")),
+		"waitingSince":   nullable(dateTime("the customer's oldest unanswered message")),
+		"waitingSeconds": integer("how long the customer has been waiting (0: not waiting)"),
+	}
+)
+
+// schemas are the document's components.
+var schemas = map[string]schema{
+	"Status": {"type": "integer", "enum": []int{0, 1, 2, 3}, "description": "0 Open, 1 In Progress, 2 Resolved, 3 Closed"},
+	"Topic":  {"type": "integer", "enum": []int{0, 1, 2, 3, 4, 5}, "description": "0 General, 1 Networking, 2 Rules, 3 Billing, 4 SSL / Certificates, 5 Performance"},
+	"Envelope": allFields(schema{
+		"succeeded": boolean(""), "message": str(""), "data": schema{"nullable": true, "description": "the answer; null on errors"},
+		"pageNumber": integer(""), "pageSize": integer(""), "totalPages": integer(""), "totalRecords": integer(""),
+	}),
+	"ErrorEnvelope": object(schema{
+		"succeeded": boolean("false"), "message": str(""), "data": schema{"nullable": true, "description": "null"},
+		"errors":     arrayOf(str("\"<field>: <what is wrong>\"; only when fields are at fault")),
+		"pageNumber": integer(""), "pageSize": integer(""), "totalPages": integer(""), "totalRecords": integer(""),
+	}, "data", "message", "pageNumber", "pageSize", "succeeded", "totalPages", "totalRecords"),
+	"TicketSummary": allFields(ticketSummaryProps),
+	"TicketItem":    allFields(ticketItemProps),
+	"TicketDetail":  allFields(ticketDetailProps),
+	"Attachment":    allFields(schema{"id": integer(""), "fileName": str(""), "size": integer("bytes"), "contentType": str("")}),
+	"Message": allFields(schema{
+		"id": integer(""), "author": schema{"type": "string", "enum": []string{"customer", "staff", "system"}},
+		"channel": schema{"type": "string", "enum": []string{"api", "email", "telegram"}}, "message": str("text"),
+		"internal": boolean("staff-only note"), "hidden": boolean("hidden from the customer"), "createdAt": dateTime(""),
+		"attachments": arrayOf(ref("Attachment")),
+	}),
+	"HistoryEvent": allFields(schema{
+		"at": dateTime(""), "actorUserId": nullable(integer("null: the system")),
+		"kind": str("created, status, assigned, deadline, hidden, unhidden, edited, split, merged, archived, unarchived"),
+		"from": nullable(ref("Status")), "to": nullable(ref("Status")), "detail": nullable(str("")),
+	}),
+	"EnumMember":        allFields(schema{"value": integer(""), "name": str(""), "label": str("")}),
+	"Property":          allFields(schema{"id": integer(""), "name": str("")}),
+	"TelegramLink":      allFields(schema{"code": str(""), "link": nullable(str("")), "expiresAt": dateTime("")}),
+	"QueueItem":         allFields(merge(merge(ticketItemProps, staffWorkProps), schema{"accountId": integer(""), "userId": integer("")})),
+	"StaffTicketDetail": allFields(merge(ticketDetailProps, staffWorkProps)),
+	"Revision":          allFields(schema{"id": integer(""), "message": str("the text before the edit"), "editedBy": nullable(integer("")), "editedAt": dateTime("")}),
+	"Department":        allFields(schema{"id": integer(""), "name": str("")}),
+	"Notification": allFields(schema{
+		"id": integer(""), "event": str(""), "channel": str(""), "userId": nullable(integer("")), "recipient": str(""),
+		"ticketId": nullable(integer("")), "messageId": nullable(integer("")), "state": str(""), "attempts": integer(""),
+		"lastError": nullable(str("")), "createdAt": dateTime(""), "nextAttemptAt": nullable(dateTime("")), "sentAt": nullable(dateTime("")),
+	}),
+	"InboundMessage": allFields(schema{
+		"channel": str(""), "key": str("Message-ID or update ID"), "result": str(""), "ticketId": nullable(integer("")),
+		"messageId": nullable(integer("")), "sender": str(""), "subject": str(""), "reason": str(""), "at": dateTime(""),
+	}),
+	"Account":       allFields(schema{"id": integer(""), "name": str("")}),
+	"User":          allFields(schema{"id": integer(""), "email": str(""), "name": str(""), "role": str("customer, staff or admin"), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer(""))}),
+	"AdminProperty": allFields(schema{"id": integer(""), "accountId": integer(""), "name": str("")}),
+	"ApiKey":        allFields(schema{"id": integer(""), "key": str("shown only in this answer"), "prefix": str(""), "createdAt": dateTime("")}),
+
+	"CreateTicketRequest":  object(schema{"subject": str(""), "description": str(""), "propertyId": nullable(integer("")), "topic": ref("Topic")}, "subject", "description"),
+	"CreateTicketForm":     object(schema{"subject": str(""), "description": str(""), "propertyId": integer(""), "topic": integer(""), "file": binary()}, "subject", "description"),
+	"ReplyRequest":         object(schema{"message": str("")}, "message"),
+	"ReplyForm":            object(schema{"message": str(""), "file": binary()}),
+	"StaffReplyRequest":    object(schema{"message": str(""), "internal": boolean("an internal note: never shown or notified to the customer")}, "message"),
+	"StaffReplyForm":       object(schema{"message": str(""), "internal": boolean(""), "file": binary()}),
+	"SetStatusRequest":     object(schema{"status": schema{"type": "integer", "enum": []int{1, 2, 3}}}, "status"),
+	"AssignRequest":        object(schema{"assigneeUserId": nullable(integer("a staff user; null: nobody")), "departmentId": nullable(integer("null: none"))}),
+	"DeadlineRequest":      object(schema{"dueAt": nullable(dateTime("null clears the deadline"))}),
+	"EditMessageRequest":   object(schema{"message": str("the new text")}, "message"),
+	"SplitRequest":         object(schema{"messageId": integer("the first message of the new ticket"), "subject": str("optional")}, "messageId"),
+	"MergeRequest":         object(schema{"intoTicketId": integer("a ticket of the same account")}, "intoTicketId"),
+	"PutAccountRequest":    object(schema{"name": str("")}, "name"),
+	"PutUserRequest":       object(schema{"email": str(""), "name": str(""), "role": str(""), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer(""))}, "email", "name"),
+	"PutPropertyRequest":   object(schema{"accountId": integer(""), "name": str("")}, "accountId", "name"),
+	"PutDepartmentRequest": object(schema{"name": str("")}, "name"),
+
+	"CompatCreateForm": object(schema{
+		"department_id": integer(""), "subject": schema{"type": "string", "minLength": compatMinSubject, "maxLength": compatMaxSubject},
+		"message": schema{"type": "string", "minLength": compatMinMessage}, "attachments[]": arrayOf(binary()),
+		"service_id": integer("a property of the account"), "service_type": str("e.g. hosting, server"),
+	}, "department_id", "subject", "message"),
+	"CompatTicket": allFields(schema{
+		"id": integer(""), "status": str("opened, in_progress, resolved, closed"), "subject": str(""),
+		"created_at": str("2024-11-20T22:00:00.000000Z"), "updated_at": str(""), "department": str(""),
+		"service_label": nullable(str("")), "service_type": nullable(str("")), "service_id": nullable(integer("")),
+		"messages": arrayOf(allFields(schema{
+			"id": integer(""), "content": str(""), "is_customer": boolean(""), "created_at": str(""),
+			"attachments": arrayOf(allFields(schema{"id": integer(""), "name": str(""), "size": integer(""), "mimeType": str("")})),
+		})),
+	}),
+	"CompatError": object(schema{"message": str(""), "errors": schema{"type": "object", "additionalProperties": arrayOf(str(""))}}, "message"),
+}
+
+// param is a query parameter.
+type param struct {
+	name, desc string
+	typ        string // "integer", "string", "boolean"
+	required   bool
+}
+
+func q(name, typ, desc string) param { return param{name: name, typ: typ, desc: desc} }
+
+var (
+	accountParam = param{name: "accountId", typ: "integer", desc: "an account of the key's user (staff: any)", required: true}
+	pageParams   = []param{q("pageNumber", "integer", "from 1"), q("pageSize", "integer", "1–100, default 20")}
+)
+
+// op is one documented operation.
+type op struct {
+	method, path, tag, summary string
+	public                     bool // no key needed
+	query                      []param
+	jsonBody, formBody         string // request schema names
+	status                     int
+	data                       string // the envelope's data schema ("": null)
+	list                       bool   // data is a list of data, paged
+	raw                        schema // the whole body when the answer is not the envelope
+	rawType                    string
+}
+
+var operations = []op{
+	{method: "GET", path: "/healthz", tag: "ops", summary: "Process alive", public: true, status: 200},
+	{method: "GET", path: "/readyz", tag: "ops", summary: "Database writable, channels connected or retrying", public: true, status: 200},
+	{method: "GET", path: "/metrics", tag: "ops", summary: "Prometheus metrics", public: true, status: 200, raw: str("Prometheus text format"), rawType: "text/plain"},
+	{method: "GET", path: openAPIPath, tag: "ops", summary: "This document", public: true, status: 200, raw: schema{"type": "object"}, rawType: "application/json"},
+
+	{method: "POST", path: "/api/Ticket", tag: "customer", summary: "Open a ticket", query: []param{accountParam}, jsonBody: "CreateTicketRequest", formBody: "CreateTicketForm", status: 201, data: "TicketSummary"},
+	{method: "GET", path: "/api/Ticket", tag: "customer", summary: "List an account's tickets, newest first", query: append([]param{accountParam,
+		q("status", "integer", ""), q("topic", "integer", ""), q("propertyId", "integer", "0: without a property"),
+		q("archived", "boolean", "true lists the archived tickets instead of the others")}, pageParams...), status: 200, data: "TicketItem", list: true},
+	{method: "GET", path: "/api/Ticket/{id}", tag: "customer", summary: "A ticket with the messages the caller may see", query: []param{accountParam}, status: 200, data: "TicketDetail"},
+	{method: "POST", path: "/api/Ticket/{id}/Reply", tag: "customer", summary: "Add a message", query: []param{accountParam}, jsonBody: "ReplyRequest", formBody: "ReplyForm", status: 201, data: "Message"},
+	{method: "POST", path: "/api/Ticket/{id}/Close", tag: "customer", summary: "Close (already closed: nothing happens)", query: []param{accountParam}, status: 200, data: "TicketSummary"},
+	{method: "POST", path: "/api/Ticket/{id}/Archive", tag: "customer", summary: "Archive a closed ticket", query: []param{accountParam}, status: 200, data: "TicketSummary"},
+	{method: "POST", path: "/api/Ticket/{id}/Unarchive", tag: "customer", summary: "Take a ticket out of the archive", query: []param{accountParam}, status: 200, data: "TicketSummary"},
+	{method: "GET", path: "/api/Ticket/{id}/Attachment/{attachmentId}", tag: "customer", summary: "An attachment's bytes", query: []param{accountParam}, status: 200, raw: binary(), rawType: "application/octet-stream"},
+	{method: "GET", path: "/api/Property", tag: "customer", summary: "The account's properties", query: []param{accountParam}, status: 200, data: "Property", list: true},
+	{method: "POST", path: "/api/Telegram/Link", tag: "customer", summary: "A one-time code linking Telegram", query: []param{accountParam}, status: 200, data: "TelegramLink"},
+	{method: "GET", path: "/api/Ticket/Topics", tag: "customer", summary: "Topics", status: 200, data: "EnumMember", list: true},
+	{method: "GET", path: "/api/Ticket/Statuses", tag: "customer", summary: "Statuses", status: 200, data: "EnumMember", list: true},
+
+	{method: "GET", path: "/api/staff/Ticket", tag: "staff", summary: "The queue across accounts", query: append([]param{
+		q("status", "integer", ""), q("topic", "integer", ""), q("accountId", "integer", ""), q("propertyId", "integer", "0: without a property"),
+		q("assigneeUserId", "integer", ""), q("departmentId", "integer", "0: without a department"), q("unassigned", "boolean", "no staff user assigned"),
+		q("unread", "boolean", "with messages the caller has not seen"), q("favourite", "boolean", "in the caller's favourites"),
+		q("overdue", "boolean", "deadline passed while Open or In Progress"), q("archived", "boolean", ""),
+		q("q", "string", "free text: every word must occur in the subject or a message"),
+		q("sort", "string", "updated (default), created or deadline"), q("order", "string", "asc or desc")}, pageParams...),
+		status: 200, data: "QueueItem", list: true},
+	{method: "GET", path: "/api/staff/Ticket/{id}", tag: "staff", summary: "A ticket with every message; marks it read", status: 200, data: "StaffTicketDetail"},
+	{method: "POST", path: "/api/staff/Ticket/{id}/Status", tag: "staff", summary: "Set In Progress, Resolved or Closed", jsonBody: "SetStatusRequest", status: 200, data: "TicketSummary"},
+	{method: "POST", path: "/api/staff/Ticket/{id}/Reply", tag: "staff", summary: "Reply, or add an internal note", jsonBody: "StaffReplyRequest", formBody: "StaffReplyForm", status: 201, data: "Message"},
+	{method: "PUT", path: "/api/staff/Ticket/{id}/Assignment", tag: "staff", summary: "Assign to a staff user and/or a department", jsonBody: "AssignRequest", status: 200, data: "QueueItem"},
+	{method: "PUT", path: "/api/staff/Ticket/{id}/Deadline", tag: "staff", summary: "Set or clear the response deadline", jsonBody: "DeadlineRequest", status: 200, data: "QueueItem"},
+	{method: "PUT", path: "/api/staff/Ticket/{id}/Favourite", tag: "staff", summary: "Add to the caller's favourites", status: 200, data: "QueueItem"},
+	{method: "DELETE", path: "/api/staff/Ticket/{id}/Favourite", tag: "staff", summary: "Remove from the caller's favourites", status: 200, data: "QueueItem"},
+	{method: "PUT", path: "/api/staff/Ticket/{id}/Read", tag: "staff", summary: "Mark read for the caller", status: 200, data: "QueueItem"},
+	{method: "DELETE", path: "/api/staff/Ticket/{id}/Read", tag: "staff", summary: "Mark unread for the caller", status: 200, data: "QueueItem"},
+	{method: "PUT", path: "/api/staff/Ticket/{id}/Message/{messageId}", tag: "staff", summary: "Edit a message (the old text is kept)", jsonBody: "EditMessageRequest", status: 200, data: "Message"},
+	{method: "GET", path: "/api/staff/Ticket/{id}/Message/{messageId}/Revisions", tag: "staff", summary: "A message's earlier texts", status: 200, data: "Revision", list: true},
+	{method: "POST", path: "/api/staff/Ticket/{id}/Message/{messageId}/Hide", tag: "staff", summary: "Hide a message from the customer", status: 200, data: "Message"},
+	{method: "POST", path: "/api/staff/Ticket/{id}/Message/{messageId}/Unhide", tag: "staff", summary: "Show a hidden message again", status: 200, data: "Message"},
+	{method: "POST", path: "/api/staff/Ticket/{id}/Split", tag: "staff", summary: "Move a message and the later ones into a new ticket", jsonBody: "SplitRequest", status: 201, data: "TicketItem"},
+	{method: "POST", path: "/api/staff/Ticket/{id}/Merge", tag: "staff", summary: "Move every message into another ticket of the account and close this one", jsonBody: "MergeRequest", status: 200, data: "TicketItem"},
+	{method: "GET", path: "/api/staff/Ticket/{id}/History", tag: "staff", summary: "The audit history", status: 200, data: "HistoryEvent", list: true},
+	{method: "GET", path: "/api/staff/Ticket/{id}/Attachment/{attachmentId}", tag: "staff", summary: "An attachment's bytes", status: 200, raw: binary(), rawType: "application/octet-stream"},
+	{method: "GET", path: "/api/staff/Department", tag: "staff", summary: "Departments", status: 200, data: "Department", list: true},
+	{method: "GET", path: "/api/staff/Notification", tag: "staff", summary: "Notifications in a state, newest first", query: []param{
+		q("state", "string", "failed (default), bounced, pending, sent, canceled"), q("limit", "integer", "1–500, default 100")}, status: 200, data: "Notification", list: true},
+	{method: "GET", path: "/api/staff/InboundMail", tag: "staff", summary: "Inbound messages with a result, newest first", query: []param{
+		q("result", "string", "rejected (default), failed, ignored, bounce"), q("limit", "integer", "1–500, default 100")}, status: 200, data: "InboundMessage", list: true},
+
+	{method: "PUT", path: "/api/admin/Account/{id}", tag: "admin", summary: "Upsert an account", jsonBody: "PutAccountRequest", status: 200, data: "Account"},
+	{method: "PUT", path: "/api/admin/User/{id}", tag: "admin", summary: "Upsert a user", jsonBody: "PutUserRequest", status: 200, data: "User"},
+	{method: "PUT", path: "/api/admin/Property/{id}", tag: "admin", summary: "Upsert a property", jsonBody: "PutPropertyRequest", status: 200, data: "AdminProperty"},
+	{method: "PUT", path: "/api/admin/Department/{id}", tag: "admin", summary: "Upsert a department", jsonBody: "PutDepartmentRequest", status: 200, data: "Department"},
+	{method: "POST", path: "/api/admin/User/{id}/ApiKey", tag: "admin", summary: "Create an API key (shown once)", status: 201, data: "ApiKey"},
+	{method: "DELETE", path: "/api/admin/User/{id}/ApiKey/{keyId}", tag: "admin", summary: "Revoke an API key", status: 200},
+
+	{method: "POST", path: "/v1/support/tickets", tag: "compat", summary: "Open a ticket (seed 003's shape)", query: []param{
+		q("accountId", "integer", "default: the key's user's default account, else their only one")}, formBody: "CompatCreateForm", status: 200, raw: ref("CompatTicket"), rawType: "application/json"},
+	{method: "GET", path: "/v1/support/tickets/{id}", tag: "compat", summary: "A ticket (seed 003's shape)", query: []param{
+		q("accountId", "integer", "optional scope")}, status: 200, raw: ref("CompatTicket"), rawType: "application/json"},
+}
+
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+func (o op) operation() schema {
+	var params []any
+	for _, m := range pathParam.FindAllStringSubmatch(o.path, -1) {
+		params = append(params, schema{"name": m[1], "in": "path", "required": true, "schema": schema{"type": "integer", "format": "int64", "minimum": 1}})
+	}
+	for _, p := range o.query {
+		params = append(params, schema{"name": p.name, "in": "query", "required": p.required, "description": p.desc, "schema": schema{"type": p.typ}})
+	}
+	out := schema{"tags": []string{o.tag}, "summary": o.summary,
+		"operationId": strings.ToLower(o.method) + strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_").Replace(o.path)}
+	if len(params) > 0 {
+		out["parameters"] = params
+	}
+	if o.public {
+		out["security"] = []any{}
+	}
+	content := schema{}
+	if o.jsonBody != "" {
+		content["application/json"] = schema{"schema": ref(o.jsonBody)}
+	}
+	if o.formBody != "" {
+		content["multipart/form-data"] = schema{"schema": ref(o.formBody)}
+	}
+	if len(content) > 0 {
+		out["requestBody"] = schema{"required": true, "content": content}
+	}
+	var body schema
+	switch {
+	case o.raw != nil:
+		body = schema{o.rawType: schema{"schema": o.raw}}
+	default:
+		data := schema{"nullable": true}
+		if o.data != "" {
+			data = ref(o.data)
+			if o.list {
+				data = arrayOf(data)
+			}
+		}
+		body = schema{"application/json": schema{"schema": schema{"allOf": []any{ref("Envelope"),
+			schema{"type": "object", "properties": schema{"data": data}}}}}}
+	}
+	errBody := schema{"application/json": schema{"schema": ref("ErrorEnvelope")}}
+	if strings.HasPrefix(o.path, compatPrefix) {
+		errBody = schema{"application/json": schema{"schema": ref("CompatError")}}
+	}
+	out["responses"] = schema{
+		strconv.Itoa(o.status): schema{"description": "success", "content": body},
+		"default":              schema{"description": "error: 400, 401, 403, 404, 409, 413, 415, 429, 500, 503", "content": errBody},
+	}
+	return out
+}
+
+// openAPIDocument builds the whole document.
+func openAPIDocument() map[string]any {
+	paths := map[string]schema{}
+	for _, o := range operations {
+		p := paths[o.path]
+		if p == nil {
+			p = schema{}
+			paths[o.path] = p
+		}
+		p[strings.ToLower(o.method)] = o.operation()
+	}
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": schema{"title": "helpdeskd", "version": "1",
+			"description": "The support desk's REST API. Every answer under /api is the envelope " +
+				"{succeeded, message, data, pageNumber, pageSize, totalPages, totalRecords}; /v1/support answers in seed 003's shape."},
+		"security": []any{schema{"apiKey": []string{}}, schema{"bearer": []string{}}},
+		"tags": []any{
+			schema{"name": "customer", "description": "SPEC §4.1; accountId required"},
+			schema{"name": "staff", "description": "SPEC §4.2; role staff or admin (customers: 403)"},
+			schema{"name": "admin", "description": "SPEC §4.4; role admin"},
+			schema{"name": "ops", "description": "SPEC §4.3; no key"},
+			schema{"name": "compat", "description": "seed 003's ticket API"},
+		},
+		"paths": paths,
+		"components": schema{
+			"schemas": schemas,
+			"securitySchemes": schema{
+				"apiKey": schema{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+				"bearer": schema{"type": "http", "scheme": "bearer"},
+			},
+		},
+	}
+}
+
+var (
+	openAPIOnce sync.Once
+	openAPIJSON []byte
+	openAPIErr  error
+)
+
+// GET /api/openapi.json
+func (s *server) openAPI(w http.ResponseWriter, r *http.Request) {
+	openAPIOnce.Do(func() { openAPIJSON, openAPIErr = json.MarshalIndent(openAPIDocument(), "", "  ") })
+	if openAPIErr != nil {
+		s.writeError(w, r, openAPIErr)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(openAPIJSON)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(openAPIJSON)
+}

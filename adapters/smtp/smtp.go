@@ -1,0 +1,348 @@
+// Package smtp sends the email notifications: it is the gateway's Sender for the email
+// channel, over github.com/wneessen/go-mail. It turns a gateway.Outgoing into a mail with
+// helpdeskd's own Message-ID, the thread headers (In-Reply-To, References), a Reply-To with
+// the ticket's reply token, Auto-Submitted and X-Auto-Response-Suppress so that robots do
+// not answer, plain text and an optional HTML alternative; it keeps one connection open
+// between sends and says which failures are permanent (a 5xx reply) and which are worth
+// retrying (4xx, connection trouble).
+//
+// It knows nothing of tickets, templates or the outbox: what to send is the gateway's
+// business, when to retry the dispatcher's.
+package smtp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	gomail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
+
+	"helpdeskd/gateway"
+)
+
+var _ gateway.Sender = (*Sender)(nil)
+
+// Security modes of Options.Security.
+const (
+	SecurityTLS      = "tls"      // implicit TLS (RFC 8314), port 465 by default
+	SecurityStartTLS = "starttls" // STARTTLS required (RFC 3207), port 587 by default
+	SecurityNone     = "none"     // no TLS: for a relay on loopback, port 25 by default
+)
+
+// DefaultTimeout bounds the connect and each SMTP command when Options.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// maxMessageIDBytes bounds a message ID put in a header (RFC 5322 §2.1.1 line length).
+const maxMessageIDBytes = 998
+
+// userAgent names the software in User-Agent and X-Mailer.
+const userAgent = "helpdeskd"
+
+// Options configure the SMTP connection and the sender.
+type Options struct {
+	Host string
+	// Port; zero means 465 for tls, 587 for starttls and 25 for none.
+	Port int
+	// Security is tls, starttls or none; empty means starttls.
+	Security string
+	// Username and Password log in (SMTP AUTH) when Username is set. Over a connection
+	// without TLS a password goes in clear only to a loopback host.
+	Username, Password string
+	// From is the support address, the envelope sender (bounces come back to it) and the
+	// From header with FromName.
+	From     string
+	FromName string
+	// HeloName is the EHLO name; empty means the machine's host name.
+	HeloName string
+	// Timeout bounds the connect and each command; zero means DefaultTimeout.
+	Timeout time.Duration
+	// TLSConfig overrides the TLS settings (a private CA, say); nil verifies Host with the
+	// system roots and TLS 1.2 at least.
+	TLSConfig *tls.Config
+	Logger    *slog.Logger
+}
+
+// Sender delivers notifications over SMTP. It keeps one connection between sends and
+// reconnects when it breaks; sends are serialised on it. It is safe for concurrent use.
+type Sender struct {
+	opts   Options
+	client *gomail.Client
+	log    *slog.Logger
+	from   *mail.Address
+
+	mu   sync.Mutex
+	conn *gosmtp.Client // nil until the first send and after a broken one
+}
+
+// New checks the options and prepares a Sender; it does not connect yet.
+func New(opts Options) (*Sender, error) {
+	if strings.TrimSpace(opts.Host) == "" {
+		return nil, errors.New("smtp: no host")
+	}
+	from, err := mail.ParseAddress(opts.From)
+	if err != nil || from.Name != "" || opts.From != from.Address {
+		return nil, fmt.Errorf("smtp: from address %q is not a plain address", opts.From)
+	}
+	from.Name = oneLine(opts.FromName)
+	if opts.Security == "" {
+		opts.Security = SecurityStartTLS
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Port == 0 {
+		opts.Port = map[string]int{SecurityTLS: 465, SecurityStartTLS: 587, SecurityNone: 25}[opts.Security]
+	}
+	tlsConfig := opts.TLSConfig
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{ServerName: opts.Host, MinVersion: tls.VersionTLS12}
+	}
+	copts := []gomail.Option{
+		gomail.WithPort(opts.Port),
+		gomail.WithTimeout(opts.Timeout),
+		gomail.WithTLSConfig(tlsConfig),
+	}
+	switch opts.Security {
+	case SecurityTLS:
+		copts = append(copts, gomail.WithSSL())
+	case SecurityStartTLS:
+		copts = append(copts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case SecurityNone:
+		copts = append(copts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		return nil, fmt.Errorf("smtp: security %q is not tls, starttls or none", opts.Security)
+	}
+	if opts.HeloName != "" {
+		copts = append(copts, gomail.WithHELO(opts.HeloName))
+	}
+	if opts.Username != "" {
+		copts = append(copts, gomail.WithUsername(opts.Username), gomail.WithPassword(opts.Password))
+		switch {
+		case opts.Security != SecurityNone:
+			copts = append(copts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
+		case isLoopback(opts.Host):
+			copts = append(copts, gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
+				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlainNoEnc, gomail.SMTPAuthLoginNoEnc))
+		default:
+			// No TLS and not loopback: only mechanisms that do not send the password.
+			copts = append(copts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
+		}
+	}
+	client, err := gomail.NewClient(opts.Host, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sender{opts: opts, client: client, log: log, from: from}, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Send delivers one notification. A 5xx reply to the recipient or the message is a
+// gateway.PermanentError; a 4xx reply or a connection failure is a plain error, for the
+// dispatcher to retry. ctx bounds the connect; a command in progress is bounded by
+// Options.Timeout.
+func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
+	msg, err := s.message(out)
+	if err != nil {
+		return gateway.Permanent(fmt.Errorf("mail notification %d: %w", out.NotificationID, err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		reused := s.conn != nil
+		if !reused {
+			conn, err := s.client.DialToSMTPClientWithContext(ctx)
+			if err != nil {
+				return fmt.Errorf("connect to %s: %w", s.client.ServerAddr(), err)
+			}
+			s.conn = conn
+			s.log.Debug("smtp connected", "server", s.client.ServerAddr())
+		}
+		err := s.client.SendWithSMTPClient(s.conn, msg)
+		if err == nil || msg.IsDelivered() {
+			// Delivered; a failure after it (the RSET that follows) only costs the
+			// connection.
+			if err != nil {
+				s.drop()
+			}
+			return nil
+		}
+		var se *gomail.SendError
+		if !errors.As(err, &se) {
+			s.drop()
+			return fmt.Errorf("send notification %d to %s: %w", out.NotificationID, out.To, err)
+		}
+		if se.Reason == gomail.ErrConnCheck && reused && attempt == 0 {
+			// The kept connection died while idle (the server's timeout): once more on
+			// a new one.
+			s.drop()
+			s.log.Debug("smtp connection went stale, reconnecting", "server", s.client.ServerAddr())
+			continue
+		}
+		code := se.ErrorCode()
+		err = fmt.Errorf("send notification %d to %s: %w", out.NotificationID, out.To, err)
+		switch {
+		case code >= 500 && code < 600 && permanentReason(se.Reason) && code != 530:
+			// 530: authentication required, a configuration fault, not the message's.
+			return gateway.Permanent(err)
+		case code >= 400 && code < 600:
+			// A reply: the connection is sound (go-mail reset the transaction).
+			return err
+		default:
+			s.drop()
+			return err
+		}
+	}
+}
+
+// permanentReason reports the steps whose 5xx reply condemns the message or recipient.
+func permanentReason(r gomail.SendErrReason) bool {
+	switch r {
+	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+		return true
+	}
+	return false
+}
+
+// drop forgets the connection, closing it without waiting for the server.
+func (s *Sender) drop() {
+	if s.conn != nil {
+		_ = s.conn.Close()
+		s.conn = nil
+	}
+}
+
+// Close says QUIT on the kept connection, if any.
+func (s *Sender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return nil
+	}
+	err := s.client.CloseWithSMTPClient(s.conn)
+	s.drop()
+	return err
+}
+
+// Render returns out as the mail Send would transmit (the Date aside), for tests and for
+// keeping a copy.
+func (s *Sender) Render(out gateway.Outgoing) ([]byte, error) {
+	msg, err := s.message(out)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	if _, err := msg.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+// message builds the mail of a notification. Every value that reaches a header is put on
+// one line, so that nothing in a subject or a name can add a header.
+func (s *Sender) message(out gateway.Outgoing) (*gomail.Msg, error) {
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	msg.SetUserAgent(userAgent)
+	msg.FromMailAddress(s.from)
+	if err := msg.To(strings.TrimSpace(out.To)); err != nil {
+		return nil, fmt.Errorf("recipient %q: %w", out.To, err)
+	}
+	if out.ReplyTo != "" {
+		if err := msg.ReplyTo(strings.TrimSpace(out.ReplyTo)); err != nil {
+			return nil, fmt.Errorf("reply-to %q: %w", out.ReplyTo, err)
+		}
+	}
+	msg.Subject(oneLine(out.Subject))
+	id := out.MessageID
+	if !validMsgID(id) {
+		id = newMessageID(s.from.Address)
+	}
+	msg.SetMessageIDWithValue(id)
+	if validMsgID(out.InReplyTo) {
+		msg.SetGenHeader(gomail.HeaderInReplyTo, "<"+out.InReplyTo+">")
+	}
+	var refs []string
+	for _, r := range out.References {
+		if validMsgID(r) {
+			refs = append(refs, "<"+r+">")
+		}
+	}
+	if len(refs) > 0 {
+		msg.SetGenHeader(gomail.HeaderReferences, strings.Join(refs, " "))
+	}
+	// RFC 3834 §5: a robot's mail says so; Outlook and Exchange read the other.
+	msg.SetGenHeader(gomail.Header("Auto-Submitted"), autoSubmitted(out.AutoSubmitted))
+	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
+	msg.SetDate()
+	msg.SetBodyString(gomail.TypeTextPlain, out.Text)
+	if out.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, out.HTML)
+	}
+	return msg, nil
+}
+
+// autoSubmitted returns the Auto-Submitted value: out's when it is a keyword (RFC 3834
+// §5.1: auto-generated, auto-replied, or an extension), else auto-generated.
+func autoSubmitted(v string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" || v == "no" || strings.IndexFunc(v, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-')
+	}) >= 0 {
+		return "auto-generated"
+	}
+	return v
+}
+
+// oneLine folds line breaks and other control characters into spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	}), " ")
+}
+
+// validMsgID reports a message ID (without brackets) that can go in a header as it is.
+func validMsgID(id string) bool {
+	if id == "" || len(id) > maxMessageIDBytes || !strings.Contains(id, "@") {
+		return false
+	}
+	for _, r := range id {
+		if r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == '"' || r == '\\' || r == '(' || r == ')' || r == ',' {
+			return false
+		}
+	}
+	return true
+}
+
+// newMessageID makes a Message-ID in the domain of the support address, for an Outgoing
+// that carries none.
+func newMessageID(from string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	_, domain, _ := strings.Cut(from, "@")
+	return "helpdeskd." + strconv.FormatInt(time.Now().UnixNano(), 36) + "." + hex.EncodeToString(b) + "@" + domain
+}

@@ -1,0 +1,424 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"helpdeskd/core"
+)
+
+// This file implements the staff side of core's ports: departments, the queue with its
+// full-text search, assignment, deadlines, favourites, read marks, moderation, split and
+// merge, and core.DeliveryLog.
+
+var _ core.DeliveryLog = (*DB)(nil)
+
+func (t *readTx) Department(_ context.Context, id int64) (*core.Department, error) {
+	d := core.Department{ID: id}
+	var c, u int64
+	err := t.q.QueryRowContext(t.ctx, `SELECT name, created_at, updated_at FROM departments WHERE id = ?`, id).Scan(&d.Name, &c, &u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Department", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("department %d: %w", id, err)
+	}
+	d.CreatedAt, d.UpdatedAt = fromDB(c), fromDB(u)
+	return &d, nil
+}
+
+func (t *readTx) Departments(_ context.Context) ([]core.Department, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT id, name, created_at, updated_at FROM departments ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("departments: %w", err)
+	}
+	defer rows.Close()
+	list := []core.Department{}
+	for rows.Next() {
+		var d core.Department
+		var c, u int64
+		if err := rows.Scan(&d.ID, &d.Name, &c, &u); err != nil {
+			return nil, err
+		}
+		d.CreatedAt, d.UpdatedAt = fromDB(c), fromDB(u)
+		list = append(list, d)
+	}
+	return list, rows.Err()
+}
+
+// workColumns are TicketWork's columns for a ticket t joined with departments d and the
+// opener u; the two parameters are the staff user's ID (favourite, unread).
+const workColumns = `COALESCE(t.assignee_user_id, 0), COALESCE(t.department_id, 0), COALESCE(d.name, ''),
+	COALESCE(t.due_at, 0), t.archived, COALESCE(t.merged_into, 0), t.service_type, COALESCE(u.name, ''),
+	EXISTS (SELECT 1 FROM ticket_favourites f WHERE f.user_id = ? AND f.ticket_id = t.id),
+	COALESCE((SELECT max(id) FROM messages WHERE ticket_id = t.id), 0) >
+		COALESCE((SELECT message_id FROM ticket_reads r WHERE r.user_id = ? AND r.ticket_id = t.id), 0),
+	COALESCE((SELECT min(m.created_at) FROM messages m WHERE m.ticket_id = t.id AND m.author = 'customer' AND m.hidden = 0
+		AND m.id > COALESCE((SELECT max(s.id) FROM messages s WHERE s.ticket_id = t.id AND s.author = 'staff'
+			AND s.internal = 0 AND s.hidden = 0), 0)), 0)`
+
+const workJoins = ` LEFT JOIN properties p ON p.id = t.property_id
+	LEFT JOIN departments d ON d.id = t.department_id
+	LEFT JOIN users u ON u.id = t.user_id`
+
+// scanQueueItem scans ticketColumns and workColumns, then extra.
+func scanQueueItem(s scanner, extra ...any) (core.QueueItem, error) {
+	var it core.QueueItem
+	tk := &it.Ticket
+	w := &it.Work
+	var ch string
+	var c, u, due, waiting int64
+	err := s.Scan(append([]any{&tk.ID, &tk.AccountID, &tk.UserID, &tk.Subject, &tk.Description, &tk.Topic, &tk.Status,
+		&tk.PropertyID, &tk.PropertyName, &ch, &tk.FollowUpOf, &tk.MessageCount, &tk.PublicMessageCount, &c, &u,
+		&w.AssigneeUserID, &w.DepartmentID, &w.DepartmentName, &due, &w.Archived, &w.MergedInto, &w.ServiceType,
+		&w.UserName, &w.Favourite, &w.Unread, &waiting}, extra...)...)
+	tk.Channel, tk.CreatedAt, tk.UpdatedAt = core.Channel(ch), fromDB(c), fromDB(u)
+	w.DueAt, w.WaitingSince = fromDB(due), fromDB(waiting)
+	return it, err
+}
+
+func (t *readTx) TicketWork(_ context.Context, ticketID, userID int64) (*core.TicketWork, error) {
+	it, err := scanQueueItem(t.q.QueryRowContext(t.ctx, `SELECT `+ticketColumns+`, `+workColumns+`
+		FROM tickets t`+workJoins+` WHERE t.id = ?`, userID, userID, ticketID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Ticket", ticketID)
+	} else if err != nil {
+		return nil, fmt.Errorf("work of ticket %d: %w", ticketID, err)
+	}
+	return &it.Work, nil
+}
+
+// ftsQuery turns free text into an FTS5 query: every word must occur (in the subject or
+// the message), each quoted so that nothing the user types is FTS5 syntax. "" when no word
+// has a letter or digit.
+func ftsQuery(text string) string {
+	var terms []string
+	for _, w := range strings.Fields(text) {
+		if strings.IndexFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) < 0 {
+			continue
+		}
+		terms = append(terms, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
+	}
+	return strings.Join(terms, " ")
+}
+
+// searchHits is the set of tickets with a message (or subject) matching the FTS5 query.
+const searchHits = `WITH hits (ticket_id) AS (
+	SELECT DISTINCT m.ticket_id FROM ticket_search CROSS JOIN messages m ON m.id = ticket_search.rowid
+	WHERE ticket_search MATCH ?) `
+
+func (t *readTx) Queue(_ context.Context, f core.QueueFilter) ([]core.QueueItem, int, error) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
+	if f.Status != nil {
+		add("t.status = ?", int(*f.Status))
+	}
+	if f.Topic != nil {
+		add("t.topic = ?", int(*f.Topic))
+	}
+	if f.AccountID != nil {
+		add("t.account_id = ?", *f.AccountID)
+	}
+	if f.PropertyID != nil {
+		if *f.PropertyID == 0 {
+			add("t.property_id IS NULL")
+		} else {
+			add("t.property_id = ?", *f.PropertyID)
+		}
+	}
+	if f.AssigneeUserID != nil {
+		add("t.assignee_user_id = ?", *f.AssigneeUserID)
+	}
+	if f.DepartmentID != nil {
+		if *f.DepartmentID == 0 {
+			add("t.department_id IS NULL")
+		} else {
+			add("t.department_id = ?", *f.DepartmentID)
+		}
+	}
+	if f.Archived != nil {
+		add("t.archived = ?", *f.Archived)
+	}
+	if f.Unassigned {
+		add("t.assignee_user_id IS NULL")
+	}
+	if f.Favourite {
+		add("t.id IN (SELECT ticket_id FROM ticket_favourites WHERE user_id = ?)", f.UserID)
+	}
+	if f.Unread {
+		add(`COALESCE((SELECT max(id) FROM messages WHERE ticket_id = t.id), 0) >
+			COALESCE((SELECT message_id FROM ticket_reads r WHERE r.user_id = ? AND r.ticket_id = t.id), 0)`, f.UserID)
+	}
+	if f.Overdue {
+		add("t.due_at IS NOT NULL AND t.due_at < ? AND t.status IN (?, ?)", toDB(f.Now), int(core.StatusOpen), int(core.StatusInProgress))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	// With a search the matching tickets drive the query: FTS5 finds them, then the
+	// filters and the sort apply to those few rather than to the whole table.
+	prefix, from := "", " FROM tickets t"
+	var pre []any
+	if f.Search != "" {
+		q := ftsQuery(f.Search)
+		if q == "" {
+			return []core.QueueItem{}, 0, nil
+		}
+		prefix, from, pre = searchHits, " FROM hits h CROSS JOIN tickets t ON t.id = h.ticket_id", []any{q}
+	}
+	countArgs := append(append([]any{}, pre...), args...)
+	count := func() (int, error) {
+		var n int
+		if err := t.q.QueryRowContext(t.ctx, prefix+`SELECT count(*)`+from+cond, countArgs...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count queue: %w", err)
+		}
+		return n, nil
+	}
+	total := -1
+	list := []core.QueueItem{}
+	if f.Search == "" {
+		// Without a search the count reads an index alone, cheaper than numbering rows.
+		n, err := count()
+		if err != nil {
+			return nil, 0, err
+		}
+		if total = n; total == 0 || f.Page.Offset() >= total {
+			return list, total, nil
+		}
+	}
+	desc := f.Order == "desc" || (f.Order == "" && f.Sort != core.SortDeadline)
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	var order string
+	switch f.Sort {
+	case core.SortCreated:
+		order = "t.id" + dir
+	case core.SortDeadline:
+		order = "(t.due_at IS NULL), t.due_at" + dir + ", t.id" + dir
+	default:
+		order = "t.updated_at" + dir + ", t.id" + dir
+	}
+	// The page's IDs are chosen first; only its rows then pay for the columns and the
+	// correlated subqueries of TicketWork, which SQLite would otherwise compute for every
+	// candidate row before sorting. With a search the same pass counts the hits, so the
+	// full-text match and its joins run once.
+	with := "WITH "
+	if prefix != "" {
+		with = prefix + ", "
+	}
+	q := with + `page (id, total) AS (SELECT t.id, count(*) OVER ()` + from + cond + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		SELECT ` + ticketColumns + `, ` + workColumns + `, pg.total FROM page pg CROSS JOIN tickets t ON t.id = pg.id` + workJoins +
+		` ORDER BY ` + order
+	all := append(append([]any{}, countArgs...), f.Page.Size, f.Page.Offset(), f.UserID, f.UserID)
+	rows, err := t.q.QueryContext(t.ctx, q, all...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list queue: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		it, err := scanQueueItem(rows, &n)
+		if err != nil {
+			return nil, 0, err
+		}
+		list = append(list, it)
+		total = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if total < 0 {
+		// An empty page of a search: past the end, or nothing found.
+		if f.Page.Offset() == 0 {
+			return list, 0, nil
+		}
+		if total, err = count(); err != nil {
+			return nil, 0, err
+		}
+	}
+	return list, total, nil
+}
+
+func (t *readTx) MessageRevisions(_ context.Context, messageID int64) ([]core.MessageRevision, error) {
+	rows, err := t.q.QueryContext(t.ctx, `SELECT id, body, COALESCE(edited_by, 0), edited_at
+		FROM message_revisions WHERE message_id = ? ORDER BY id`, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("revisions of message %d: %w", messageID, err)
+	}
+	defer rows.Close()
+	list := []core.MessageRevision{}
+	for rows.Next() {
+		r := core.MessageRevision{MessageID: messageID}
+		var at int64
+		if err := rows.Scan(&r.ID, &r.Body, &r.EditedBy, &at); err != nil {
+			return nil, err
+		}
+		r.EditedAt = fromDB(at)
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}
+
+func (t *writeTx) PutDepartment(_ context.Context, d *core.Department) error {
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO departments (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at`,
+		d.ID, d.Name, toDB(d.CreatedAt), toDB(d.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("put department %d: %w", d.ID, err)
+	}
+	stored, err := t.Department(t.ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	*d = *stored
+	return nil
+}
+
+// exec runs an UPDATE of one ticket and reports ENOTFOUND when it touched no row.
+func (t *writeTx) execTicket(what string, ticketID int64, q string, args ...any) error {
+	res, err := t.q.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s of ticket %d: %w", what, ticketID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("Ticket", ticketID)
+	}
+	return nil
+}
+
+func (t *writeTx) SetAssignment(_ context.Context, ticketID, assigneeUserID, departmentID int64) error {
+	return t.execTicket("set assignment", ticketID, `UPDATE tickets SET assignee_user_id = ?, department_id = ? WHERE id = ?`,
+		nullInt(assigneeUserID), nullInt(departmentID), ticketID)
+}
+
+func (t *writeTx) SetDeadline(_ context.Context, ticketID int64, due time.Time) error {
+	return t.execTicket("set deadline", ticketID, `UPDATE tickets SET due_at = ? WHERE id = ?`, nullInt(toDB(due)), ticketID)
+}
+
+func (t *writeTx) SetArchived(_ context.Context, ticketID int64, archived bool) error {
+	return t.execTicket("set archived", ticketID, `UPDATE tickets SET archived = ? WHERE id = ?`, archived, ticketID)
+}
+
+func (t *writeTx) SetMergedInto(_ context.Context, id, into int64) error {
+	return t.execTicket("set merged", id, `UPDATE tickets SET merged_into = ? WHERE id = ?`, into, id)
+}
+
+func (t *writeTx) SetTicketExtras(_ context.Context, ticketID, departmentID int64, serviceType string) error {
+	return t.execTicket("set extras", ticketID, `UPDATE tickets SET department_id = ?, service_type = ? WHERE id = ?`,
+		nullInt(departmentID), serviceType, ticketID)
+}
+
+func (t *writeTx) SetFavourite(_ context.Context, userID, ticketID int64, on bool, at time.Time) error {
+	var err error
+	if on {
+		_, err = t.q.ExecContext(t.ctx, `INSERT INTO ticket_favourites (user_id, ticket_id, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (user_id, ticket_id) DO NOTHING`, userID, ticketID, toDB(at))
+	} else {
+		_, err = t.q.ExecContext(t.ctx, `DELETE FROM ticket_favourites WHERE user_id = ? AND ticket_id = ?`, userID, ticketID)
+	}
+	if err != nil {
+		return fmt.Errorf("favourite ticket %d for user %d: %w", ticketID, userID, err)
+	}
+	return nil
+}
+
+func (t *writeTx) SetRead(_ context.Context, userID, ticketID int64, read bool, at time.Time) error {
+	var err error
+	if read {
+		_, err = t.q.ExecContext(t.ctx, `INSERT INTO ticket_reads (user_id, ticket_id, message_id, at)
+			VALUES (?, ?, COALESCE((SELECT max(id) FROM messages WHERE ticket_id = ?), 0), ?)
+			ON CONFLICT (user_id, ticket_id) DO UPDATE SET message_id = excluded.message_id, at = excluded.at`,
+			userID, ticketID, ticketID, toDB(at))
+	} else {
+		_, err = t.q.ExecContext(t.ctx, `DELETE FROM ticket_reads WHERE user_id = ? AND ticket_id = ?`, userID, ticketID)
+	}
+	if err != nil {
+		return fmt.Errorf("read mark of ticket %d for user %d: %w", ticketID, userID, err)
+	}
+	return nil
+}
+
+// recount sets a ticket's message counters from its messages.
+func (t *writeTx) recount(ticketID int64) error {
+	_, err := t.q.ExecContext(t.ctx, `UPDATE tickets SET
+		message_count = (SELECT count(*) FROM messages WHERE ticket_id = ?),
+		public_message_count = (SELECT count(*) FROM messages WHERE ticket_id = ? AND internal = 0 AND hidden = 0)
+		WHERE id = ?`, ticketID, ticketID, ticketID)
+	if err != nil {
+		return fmt.Errorf("count messages of ticket %d: %w", ticketID, err)
+	}
+	return nil
+}
+
+func (t *writeTx) SetMessageHidden(_ context.Context, messageID int64, hidden bool) error {
+	var ticketID int64
+	err := t.q.QueryRowContext(t.ctx, `UPDATE messages SET hidden = ? WHERE id = ? RETURNING ticket_id`, hidden, messageID).Scan(&ticketID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("Message", messageID)
+	} else if err != nil {
+		return fmt.Errorf("hide message %d: %w", messageID, err)
+	}
+	return t.recount(ticketID)
+}
+
+func (t *writeTx) CancelNotifications(_ context.Context, messageID int64) error {
+	// Alerts to staff stay: staff see hidden messages.
+	_, err := t.q.ExecContext(t.ctx, `UPDATE notifications SET state = ?, last_error = 'message hidden'
+		WHERE message_id = ? AND state = 'pending' AND event NOT IN (?, ?)`,
+		string(core.NotificationCanceled), messageID, string(core.NotifyNewTicket), string(core.NotifyCustomerReply))
+	if err != nil {
+		return fmt.Errorf("cancel notifications of message %d: %w", messageID, err)
+	}
+	return nil
+}
+
+func (t *writeTx) EditMessage(_ context.Context, rev *core.MessageRevision, body string, description bool) error {
+	err := t.q.QueryRowContext(t.ctx, `INSERT INTO message_revisions (message_id, body, edited_by, edited_at)
+		VALUES (?, ?, ?, ?) RETURNING id`, rev.MessageID, rev.Body, nullInt(rev.EditedBy), toDB(rev.EditedAt)).Scan(&rev.ID)
+	if err != nil {
+		return fmt.Errorf("keep revision of message %d: %w", rev.MessageID, err)
+	}
+	var ticketID int64
+	err = t.q.QueryRowContext(t.ctx, `UPDATE messages SET body = ? WHERE id = ? RETURNING ticket_id`, body, rev.MessageID).Scan(&ticketID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("Message", rev.MessageID)
+	} else if err != nil {
+		return fmt.Errorf("edit message %d: %w", rev.MessageID, err)
+	}
+	if description {
+		if _, err := t.q.ExecContext(t.ctx, `UPDATE tickets SET description = ? WHERE id = ?`, body, ticketID); err != nil {
+			return fmt.Errorf("edit description of ticket %d: %w", ticketID, err)
+		}
+	}
+	return nil
+}
+
+func (t *writeTx) MoveMessages(_ context.Context, from, to, fromMessageID int64, at time.Time) (int, error) {
+	// Attachments first, found through the messages that still name the old ticket.
+	if _, err := t.q.ExecContext(t.ctx, `UPDATE attachments SET ticket_id = ?
+		WHERE message_id IN (SELECT id FROM messages WHERE ticket_id = ? AND id >= ?)`, to, from, fromMessageID); err != nil {
+		return 0, fmt.Errorf("move attachments of ticket %d: %w", from, err)
+	}
+	res, err := t.q.ExecContext(t.ctx, `UPDATE messages SET ticket_id = ? WHERE ticket_id = ? AND id >= ?`, to, from, fromMessageID)
+	if err != nil {
+		return 0, fmt.Errorf("move messages of ticket %d: %w", from, err)
+	}
+	n, _ := res.RowsAffected()
+	for _, id := range []int64{from, to} {
+		if err := t.recount(id); err != nil {
+			return 0, err
+		}
+		if _, err := t.q.ExecContext(t.ctx, `UPDATE tickets SET updated_at = max(updated_at, ?) WHERE id = ?`, toDB(at), id); err != nil {
+			return 0, fmt.Errorf("touch ticket %d: %w", id, err)
+		}
+	}
+	return int(n), nil
+}

@@ -1,0 +1,168 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	tele "gopkg.in/telebot.v3"
+
+	"helpdeskd/gateway"
+)
+
+// apiTimeout bounds one Bot API call other than a long poll.
+const apiTimeout = 30 * time.Second
+
+// client calls the Bot API through telebot, with calls that end when the gateway closes.
+type client struct {
+	bot  *tele.Bot
+	http *http.Client
+}
+
+func newClient(apiURL, token string, base *http.Client, lifetime context.Context) (*client, error) {
+	if base == nil {
+		base = &http.Client{}
+	}
+	transport := base.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	hc := &http.Client{Transport: &lifetimeTransport{base: transport, lifetime: lifetime}, Timeout: base.Timeout}
+	if hc.Timeout == 0 {
+		hc.Timeout = 2 * time.Minute
+	}
+	bot, err := tele.NewBot(tele.Settings{URL: strings.TrimRight(apiURL, "/"), Token: token, Client: hc, Offline: true,
+		Poller: &tele.LongPoller{}, OnError: func(error, tele.Context) {}})
+	if err != nil {
+		return nil, fmt.Errorf("telegram bot: %w", err)
+	}
+	return &client{bot: bot, http: hc}, nil
+}
+
+// lifetimeTransport cancels every request when the gateway's lifetime ends: telebot's
+// calls take no context, and a long poll must not hold up shutdown.
+type lifetimeTransport struct {
+	base     http.RoundTripper
+	lifetime context.Context
+}
+
+func (t *lifetimeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(t.lifetime, cancel)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, done: func() { stop(); cancel() }}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.done()
+	return err
+}
+
+// apiError is a Bot API refusal as the API states it.
+type apiError struct {
+	Code        int
+	Description string
+	RetryAfter  time.Duration
+	err         error
+}
+
+func (e *apiError) Error() string {
+	if e.Code == 0 {
+		return "telegram: " + e.err.Error()
+	}
+	return fmt.Sprintf("telegram: %s (%d)", e.Description, e.Code)
+}
+func (e *apiError) Unwrap() error { return e.err }
+
+// call runs a Bot API method with a JSON payload and decodes its result into out (may be
+// nil). A refusal is returned as *apiError.
+func (c *client) call(method string, payload map[string]any, out any) error {
+	if payload == nil {
+		payload = map[string]any{} // the emulator's JSON parser refuses "null"
+	}
+	data, err := c.bot.Raw(method, payload)
+	if err != nil {
+		var resp struct {
+			Code        int    `json:"error_code"`
+			Description string `json:"description"`
+			Parameters  struct {
+				RetryAfter int `json:"retry_after"`
+			} `json:"parameters"`
+		}
+		_ = json.Unmarshal(data, &resp)
+		var fe tele.FloodError
+		if errors.As(err, &fe) && resp.Parameters.RetryAfter == 0 {
+			resp.Parameters.RetryAfter = fe.RetryAfter
+		}
+		return &apiError{Code: resp.Code, Description: resp.Description, RetryAfter: time.Duration(resp.Parameters.RetryAfter) * time.Second, err: err}
+	}
+	if out == nil {
+		return nil
+	}
+	var resp struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return fmt.Errorf("decode %s result: %w", method, err)
+	}
+	if err := json.Unmarshal(resp.Result, out); err != nil {
+		return fmt.Errorf("decode %s result: %w", method, err)
+	}
+	return nil
+}
+
+// deliveryError says what a failed send means to the dispatcher: a 429 is "wait this long",
+// a refusal no retry can mend (blocked by the user, chat not found, kicked, a bad request)
+// is permanent, anything else (network, 5xx) is tried again later.
+func deliveryError(err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch {
+	case ae.Code == http.StatusTooManyRequests:
+		after := ae.RetryAfter
+		if after <= 0 {
+			after = time.Second
+		}
+		return &gateway.RetryAfterError{After: after, Err: err}
+	case ae.Code == http.StatusForbidden, ae.Code == http.StatusBadRequest:
+		return gateway.Permanent(err)
+	}
+	return err
+}
+
+// download fetches a file the bot received, reading at most limit+1 bytes; the bool says
+// whether it was larger than limit.
+func (c *client) download(fileID string, limit int64) ([]byte, bool, error) {
+	rc, err := c.bot.File(&tele.File{FileID: fileID})
+	if err != nil {
+		return nil, false, fmt.Errorf("download file: %w", err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("download file: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, true, nil
+	}
+	return data, false, nil
+}

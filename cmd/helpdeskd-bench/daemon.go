@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"helpdeskd/adapters/httpapi"
+	"helpdeskd/adapters/metrics"
+	"helpdeskd/adapters/sqlite"
+	"helpdeskd/adapters/sqlite/sqlitetest"
+	"helpdeskd/core"
+)
+
+// maxKeys bounds how many customers get an API key: the clients spread over their accounts.
+const maxKeys = 64
+
+// daemon is helpdeskd's API wired as `helpdeskd serve` wires it with its defaults (email and
+// Telegram off, so no outbox dispatcher), on a loopback listener.
+type daemon struct {
+	db     *sqlite.DB
+	svc    *core.Service
+	srv    *http.Server
+	url    string
+	keys   []string
+	served chan error
+}
+
+// startDaemon opens a database at dir/helpdeskd.db, fills it with desk (when it has tickets),
+// gives the first customers API keys and serves the API on 127.0.0.1.
+func startDaemon(ctx context.Context, dir string, desk sqlitetest.FillSpec) (*daemon, error) {
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "helpdeskd.db"), sqlite.Options{AttachmentsDir: filepath.Join(dir, "attachments")})
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{db: db}
+	if err := sqlitetest.Fill(ctx, db, desk); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("fill %d tickets: %w", desk.Tickets, err)
+	}
+	m := metrics.New()
+	d.svc = core.NewService(db, db.Blobs(), nil, core.Options{Observer: m})
+	for id := 1; id <= min(desk.Accounts, maxKeys); id++ {
+		_, key, err := d.svc.CreateAPIKey(ctx, core.System(), int64(id))
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("api key for user %d: %w", id, err)
+		}
+		d.keys = append(d.keys, key)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	handler := httpapi.New(d.svc, httpapi.Options{Logger: logger, Metrics: m, Ready: db.Ping})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	d.url = "http://" + ln.Addr().String()
+	d.srv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	d.served = make(chan error, 1)
+	go func() { d.served <- d.srv.Serve(ln) }()
+	return d, nil
+}
+
+// stop shuts the server down and closes the database.
+func (d *daemon) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := d.srv.Shutdown(ctx)
+	if serr := <-d.served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return errors.Join(err, d.db.Close())
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary play the HTTP clients: the command starts its own
+// executable with HELPDESKD_BENCH_LOAD set, which under go test is this binary.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(loadEnv); spec != "" {
+		os.Exit(loadMain(spec, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func runBench(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), append(args, "-dir", t.TempDir()), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestRun_QuickMeasuresEveryCell runs the whole command in -quick mode and checks that every
+// cell measured something without a failed request. It asserts no timing.
+func TestRun_QuickMeasuresEveryCell(t *testing.T) {
+	code, out, errOut := runBench(t, "-quick", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var rep report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if rep.Floor <= 0 || rep.FileFloor <= 0 {
+		t.Errorf("floor %v tx/s, file floor %v tx/s", rep.Floor, rep.FileFloor)
+	}
+	seen := map[string]int{}
+	for _, r := range rep.Rows {
+		seen[r.Kind]++
+		if r.Kind == "email" {
+			if r.Note != "not configured" {
+				t.Errorf("email row: %+v", r)
+			}
+			continue
+		}
+		if r.Ops == 0 || r.PerSecond <= 0 || r.Errors != 0 || r.VsFloor <= 0 || r.PeakRSSMiB <= 0 {
+			t.Errorf("row measured nothing or failed: %+v", r)
+		}
+	}
+	// -quick: the floors from 1 and 4 goroutines, creates from 1 and 4 clients on the larger
+	// of two desks, lists and details from 2 clients on each desk.
+	want := map[string]int{kindFloor: 2, kindFloorFile: 2, kindCreateJSON: 2, kindCreateMultipart: 2, kindList: 2, kindDetail: 2, "email": 1}
+	for k, n := range want {
+		if seen[k] != n {
+			t.Errorf("%d %s rows, want %d", seen[k], k, n)
+		}
+	}
+}
+
+func TestRun_MarkdownTable(t *testing.T) {
+	code, out, errOut := runBench(t, "-quick", "-kinds", "floor,create-json", "-clients", "2", "-sizes", "50")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"| what | desk | clients | throughput |", "| floor: 1-row INSERT", "| POST /api/Ticket, JSON | 50 | 2 |", "not configured"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}
+
+func TestRun_BadFlagsAreUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"-sizes", "ten"}, {"-kinds", "everything"}, {"extra"}} {
+		if code, _, errOut := runBench(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, code, errOut)
+		}
+	}
+}

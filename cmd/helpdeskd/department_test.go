@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"helpdeskd/adapters/sqlite"
+	"helpdeskd/core"
+)
+
+func TestCLI_DepartmentPut(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "127.0.0.1:0")
+	steps := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"admin", "department", "put", "-config", cfg, "--id", "2", "--name", "tech-support"}, 0, `department 2 "tech-support"`},
+		{[]string{"admin", "department", "put", "-config", cfg, "--id", "2", "--name", "Tech support"}, 0, `department 2 "Tech support"`},
+		{[]string{"admin", "department", "put", "-config", cfg, "--id", "3", "--name", ""}, 1, "name: must not be empty"},
+		{[]string{"admin", "department", "put", "-config", cfg, "--id", "0", "--name", "x"}, 1, "id: must be a positive integer"},
+		{[]string{"admin", "department", "put", "-config", cfg, "--bogus"}, exitUsage, "Usage:"},
+	}
+	for _, s := range steps {
+		code, out, errOut := runCLI(t, nil, s.args...)
+		if code != s.code || !strings.Contains(out+errOut, s.contains) {
+			t.Errorf("%v: exit %d (want %d), out %q, err %q (want %q)", s.args, code, s.code, out, errOut, s.contains)
+		}
+	}
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "data", "helpdeskd.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var list []core.Department
+	db.Read(ctx, func(tx core.ReadTx) (err error) { list, err = tx.Departments(ctx); return })
+	if len(list) != 1 || list[0].ID != 2 || list[0].Name != "Tech support" {
+		t.Fatalf("departments: %+v", list)
+	}
+}
