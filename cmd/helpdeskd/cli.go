@@ -36,6 +36,7 @@ Usage:
   helpdeskd admin department put --id N --name NAME
   helpdeskd admin apikey create --user N      prints a new key, alone on its line
   helpdeskd admin apikey delete --user N --key KEYID
+  helpdeskd admin mail reprocess              move the failed mailbox's mails back to be processed again
   helpdeskd version
 
 Every command takes -config FILE; without it the built-in defaults apply (database under
@@ -185,6 +186,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		}
 	case "apikey create":
 		define = func(fs *flag.FlagSet) { fs.Int64Var(&user, "user", 0, "the user the key acts as") }
+	case "mail reprocess":
+		define = nil
 	case "apikey delete":
 		define = func(fs *flag.FlagSet) {
 			fs.Int64Var(&user, "user", 0, "the key's user")
@@ -196,6 +199,9 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	cfg, err := parseConfig("admin "+what, rest, stderr, env, define)
 	if err != nil {
 		return err
+	}
+	if what == "mail reprocess" {
+		return reprocessMail(ctx, cfg, stdout, stderr)
 	}
 	db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{AttachmentsDir: cfg.Database.AttachmentsPath()})
 	if err != nil {

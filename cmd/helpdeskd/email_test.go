@@ -663,3 +663,32 @@ func countTickets(t *testing.T, db *sql.DB) int {
 	}
 	return n
 }
+
+// TestEmail_UnparseableMailIsKeptAndReprocessable: a mail that cannot be parsed goes to the
+// failed mailbox, is listed, and `admin mail reprocess` puts it back in the queue.
+func TestEmail_UnparseableMailIsKeptAndReprocessable(t *testing.T) {
+	s := imaptest.Env(t)
+	resetMailboxes(t, s)
+	cfg := emailConfig(t, s, t.TempDir(), s.SMTPAddr)
+	d := startDesk(t, cfg)
+	provisionMail(t, d, s)
+	imaptest.Append(t, s, "support", "INBOX", []byte("Subject: who sent me?\r\nMessage-ID: <nofrom@x>\r\n\r\nno sender at all\r\n"))
+	imaptest.WaitFor(t, s, "support", "helpdesk/failed", 1, mailWait)
+	failed, err := d.m.DB.InboundByResult(context.Background(), "failed", 10)
+	if err != nil || len(failed) != 1 || failed[0].Subject != "who sent me?" || failed[0].Reason == "" {
+		t.Fatalf("failed list: %v %+v", err, failed)
+	}
+	d.stop() // reprocess while the daemon is down, then let it take the mail again
+	var out, errOut bytes.Buffer
+	if err := reprocessMail(context.Background(), cfg, &out, &errOut); err != nil || !strings.Contains(out.String(), "1 mails moved") {
+		t.Fatalf("reprocess: %v %q %q", err, out.String(), errOut.String())
+	}
+	if n := imaptest.Count(t, s, "support", "INBOX"); n != 1 {
+		t.Fatalf("%d mails back in INBOX", n)
+	}
+	d = startDesk(t, cfg)
+	imaptest.WaitFor(t, s, "support", "helpdesk/failed", 1, mailWait)
+	if failed, err := d.m.DB.InboundByResult(context.Background(), "failed", 10); err != nil || len(failed) != 1 {
+		t.Fatalf("after reprocessing, failed list: %v %+v (the same mail must be listed once)", err, failed)
+	}
+}

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 
 	"helpdeskd/adapters/imap"
 	"helpdeskd/adapters/mail"
 	"helpdeskd/adapters/metrics"
 	"helpdeskd/adapters/smtp"
+	"helpdeskd/config"
 	"helpdeskd/core"
 	"helpdeskd/gateway"
 )
@@ -46,19 +51,36 @@ func (m *Main) openEmail(ctx context.Context) error {
 		metrics:  m.Metrics,
 		log:      m.Logger.With("part", "imap"),
 	}
-	m.Poller = imap.New(m.imapOptions(), handler)
+	opts := imapOptions(m.Config, m.Logger)
+	opts.OnState = func(up bool) { m.Metrics.SetConnected(metrics.ChannelIMAP, up) }
+	m.Poller = imap.New(opts, handler)
 	m.parts = append(m.parts, m.Poller.Run)
 	return nil
 }
 
-func (m *Main) imapOptions() imap.Options {
-	c := m.Config.Email.IMAP
+func imapOptions(cfg config.Config, logger *slog.Logger) imap.Options {
+	c := cfg.Email.IMAP
 	return imap.Options{
 		Host: c.Host, Port: c.Port, Security: c.Security,
 		Username: c.Username, Password: c.Password,
 		Mailbox: c.Mailbox, ProcessedMailbox: c.ProcessedMailbox, FailedMailbox: c.FailedMailbox,
 		IDLE: c.IDLE, PollInterval: c.PollInterval.D(),
-		Logger:  m.Logger.With("part", "imap"),
-		OnState: func(up bool) { m.Metrics.SetConnected(metrics.ChannelIMAP, up) },
+		MaxMessageBytes: maxRawBytes,
+		Logger:          logger.With("part", "imap"),
 	}
+}
+
+// reprocessMail moves every mail of the failed mailbox back to the inbound mailbox, where the
+// running daemon picks them up again (after a fix of whatever failed them).
+func reprocessMail(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
+	if !cfg.Email.Enabled {
+		return errors.New("email is not enabled (email.enabled): there is no mailbox to reprocess")
+	}
+	logger := newLogger(cfg.Log, stderr)
+	n, err := imap.New(imapOptions(cfg, logger), nil).Reprocess(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d mails moved from %s back to %s\n", n, cfg.Email.IMAP.FailedMailbox, cfg.Email.IMAP.Mailbox)
+	return nil
 }
