@@ -85,7 +85,10 @@ type Options struct {
 	// MaxMessageBytes: bigger mails (by RFC822.SIZE) are not fetched but moved to the failed
 	// mailbox. Default 50 MiB.
 	MaxMessageBytes int64
-	Logger          *slog.Logger
+	// Workers is how many mails of a fetched batch are handled at once (default 1: one
+	// after another, in UID order). More lets a handler's database commits share an fsync.
+	Workers int
+	Logger  *slog.Logger
 	// OnState is told when the connection goes up (after SELECT) or down; may be nil.
 	OnState func(connected bool)
 	// TLSConfig for "tls" and "starttls"; nil means the system roots. An empty ServerName is
@@ -173,6 +176,9 @@ func New(opts Options, h Handler) *Poller {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 1
 	}
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes

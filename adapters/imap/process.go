@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -133,32 +135,66 @@ func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, 
 	if err != nil {
 		return false, err
 	}
-	for _, m := range batch {
-		if ctx.Err() != nil {
-			return true, nil
-		}
+	type result struct {
+		d      Disposition
+		reason string
+		err    error
+		done   bool
+	}
+	results := make([]result, len(batch))
+	sem := make(chan struct{}, p.opts.Workers)
+	var wg sync.WaitGroup
+	var failed atomic.Bool // after a handler error no new mail is started
+	for i, m := range batch {
 		raw, ok := raws[m.uid]
-		if !ok {
-			continue // gone meanwhile (another client moved or expunged it)
+		if !ok || raw == nil || ctx.Err() != nil {
+			continue // gone meanwhile, too big (below), or shutting down
 		}
-		if raw == nil {
+		delete(raws, m.uid)
+		sem <- struct{}{}
+		if failed.Load() {
+			<-sem
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d, reason, err := p.h.HandleMail(ctx, Mail{UID: uint32(m.uid), UIDValidity: uidValidity, Raw: raw, InternalDate: m.date})
+			results[i] = result{d: d, reason: reason, err: err, done: true}
+			if err != nil {
+				failed.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, m := range batch {
+		if raw, ok := raws[m.uid]; ok && raw == nil {
 			reason := fmt.Sprintf("message is over the limit of %d bytes", p.opts.MaxMessageBytes)
 			p.log.Warn("imap mail too big", "uid", m.uid, "mailbox", cn.failed, "reason", reason)
 			out.add(m.uid, Failed)
 			continue
 		}
-		d, reason, err := p.h.HandleMail(ctx, Mail{UID: uint32(m.uid), UIDValidity: uidValidity, Raw: raw, InternalDate: m.date})
-		delete(raws, m.uid)
-		if err != nil {
-			p.log.Warn("imap mail not handled now, will retry", "uid", m.uid, "mailbox", cn.mailbox, "err", err)
-			return true, nil
+		r := results[i]
+		if !r.done {
+			if ctx.Err() != nil || failed.Load() {
+				stop = true
+			}
+			continue
 		}
-		if d == Failed {
-			p.log.Warn("imap mail failed", "uid", m.uid, "mailbox", cn.failed, "reason", reason)
+		if r.err != nil {
+			// The mail stays where it is and is tried again after a backoff; the ones
+			// handled beside it are moved (a second HandleMail of them would be harmless).
+			p.log.Warn("imap mail not handled now, will retry", "uid", m.uid, "mailbox", cn.mailbox, "err", r.err)
+			stop = true
+			continue
 		}
-		out.add(m.uid, d)
+		if r.d == Failed {
+			p.log.Warn("imap mail failed", "uid", m.uid, "mailbox", cn.failed, "reason", r.reason)
+		}
+		out.add(m.uid, r.d)
 	}
-	return false, nil
+	return stop, nil
 }
 
 // fetchBodies returns the raw mails by UID; nil for a mail the server sent bigger than

@@ -2,8 +2,8 @@
 // (modernc.org/sqlite, no cgo) and core.Blobs over a content-addressed directory.
 //
 // All writes go through one writer goroutine on one connection. Concurrent writes are
-// committed together (group commit): each runs inside its own SAVEPOINT of a shared
-// transaction, so one failing write undoes only itself, and a batch costs one fsync.
+// committed together (group commit): a batch costs one fsync, and a write that fails undoes
+// only itself (the batch is then run again with a savepoint per write).
 // Reads use a separate pool and see only committed data. The WAL is copied back into the
 // database file by a checkpointer on its own connection, never inside a commit. It knows
 // nothing of HTTP, mail or Telegram.
@@ -42,13 +42,18 @@ const maxBatch = 256
 // Checkpoints run on their own connection, not in the writer's commits (whose connection
 // has wal_autocheckpoint off): a checkpoint inside a commit would hold up every write of
 // its batch. While writes come in, a PASSIVE checkpoint (which waits for nobody and blocks
-// nobody) runs at most every checkpointInterval; once no write has come for checkpointQuiet,
-// a TRUNCATE checkpoint empties the WAL file. checkpointBusy bounds how long the TRUNCATE
-// waits for a reader or a writer before it gives up until the next quiet spell.
+// nobody) runs at most every checkpointInterval and copies the bulk of the WAL. SQLite
+// starts a WAL over only when a write begins with every frame copied, which under steady
+// writes never happens by itself; so once the WAL holds checkpointRestartFrames, a RESTART
+// checkpoint follows the PASSIVE one: it holds writes back only while it copies the few
+// frames written since, and the next write starts the WAL over. Once no write has come for
+// checkpointQuiet, a TRUNCATE checkpoint empties the WAL file. checkpointBusy bounds how long
+// a RESTART or TRUNCATE waits for a reader or the writer before it gives up until next time.
 const (
-	checkpointInterval = time.Second
-	checkpointQuiet    = 5 * time.Second
-	checkpointBusy     = 200 // milliseconds
+	checkpointInterval      = time.Second
+	checkpointRestartFrames = 1000 // SQLite's own auto-checkpoint threshold, about 4 MB
+	checkpointQuiet         = 5 * time.Second
+	checkpointBusy          = 200 // milliseconds
 )
 
 // Options configures Open. The zero value is the durable default.
@@ -110,7 +115,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if sync != "full" && sync != "normal" {
 		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", opts.Synchronous)
 	}
-	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"}
+	// temp_store(memory): statement journals (savepoints, multi-row statements) would
+	// otherwise go to a temporary file, a write() per changed page.
+	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)", "temp_store(memory)"}
 	wdb, err := sql.Open("sqlite", dsn(path, append(pragmas, "wal_autocheckpoint(0)"), "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -269,7 +276,7 @@ func (db *DB) writer() {
 	}
 }
 
-// commit runs a batch of writes in one transaction, each in its own savepoint.
+// commit runs a batch of writes in one transaction and answers each of them.
 func (db *DB) commit(batch []*writeReq) {
 	// The statements run on the writer's own context: a caller going away must not
 	// interrupt a statement, which in SQLite may roll back the whole shared transaction.
@@ -283,63 +290,124 @@ func (db *DB) commit(batch []*writeReq) {
 			r.done <- results[i]
 		}
 	}
-	tx, err := db.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		finish(translate(fmt.Errorf("begin: %w", err)))
-		return
-	}
-	ok := 0
+	live := 0
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
+		} else {
+			live++
+		}
+	}
+	if live == 0 {
+		finish(nil)
+		return
+	}
+	// Fast path: the whole batch in one transaction without savepoints. Savepoints are not
+	// free: each makes SQLite write a statement journal and makes FTS5 flush its pending
+	// terms into a new segment (and merge segments), which costs more than the write itself.
+	// A write that fails is rare; then the batch is undone and run again, each write in its
+	// own savepoint, so that only the failing one is lost.
+	committed, err := db.runBatch(ctx, batch, results, false)
+	if err == errRetryWithSavepoints {
+		committed, err = db.runBatch(ctx, batch, results, true)
+	}
+	if err != nil {
+		finish(err)
+		return
+	}
+	finish(nil)
+	if committed {
+		select {
+		case db.committed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// errRetryWithSavepoints says a write of a batch run without savepoints failed.
+var errRetryWithSavepoints = errors.New("a write failed: run the batch with savepoints")
+
+// runBatch runs the live writes of batch in one transaction and commits it. Without
+// savepoints, the first failing write rolls everything back and returns
+// errRetryWithSavepoints, leaving results untouched. With savepoints, a failing write is
+// rolled back alone and its error put in results. Any other returned error applies to every
+// write without a result of its own.
+func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, savepoints bool) (bool, error) {
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return false, translate(fmt.Errorf("begin: %w", err))
+	}
+	exec := func(q string) error {
+		_, err := tx.ExecContext(ctx, q)
+		return err
+	}
+	ok := 0
+	for i, r := range batch {
+		if results[i] != nil {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			tx.Rollback()
-			finish(translate(fmt.Errorf("savepoint: %w", err)))
-			return
+		if savepoints {
+			if err := exec("SAVEPOINT w"); err != nil {
+				tx.Rollback()
+				return false, translate(fmt.Errorf("savepoint: %w", err))
+			}
 		}
-		if err := run(r.fn, &writeTx{readTx: readTx{ctx: ctx, q: tx}}); err != nil {
+		err := run(r.fn, &writeTx{readTx: readTx{ctx: ctx, q: tx}})
+		if err != nil && !savepoints {
+			tx.Rollback()
+			return false, errRetryWithSavepoints
+		}
+		if err != nil {
 			results[i] = translate(err)
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w; RELEASE w"); rerr != nil {
+			if rerr := exec("ROLLBACK TO w; RELEASE w"); rerr != nil {
 				// SQLite may already have rolled back the whole transaction (a full disk,
 				// an I/O error): nothing in this batch is committed.
 				tx.Rollback()
-				for j := range batch {
-					if results[j] == nil {
-						results[j] = translate(fmt.Errorf("rollback to savepoint: %w", rerr))
-					}
-				}
-				finish(nil)
-				return
+				return false, translate(fmt.Errorf("rollback to savepoint: %w", rerr))
 			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
-			tx.Rollback()
-			finish(translate(fmt.Errorf("release savepoint: %w", err)))
-			return
+		if savepoints {
+			if err := exec("RELEASE w"); err != nil {
+				tx.Rollback()
+				return false, translate(fmt.Errorf("release savepoint: %w", err))
+			}
 		}
 		ok++
 	}
 	if ok == 0 {
 		tx.Rollback()
-		finish(nil)
-		return
+		return false, nil
+	}
+	if err := indexNewMessages(ctx, tx); err != nil {
+		tx.Rollback()
+		return false, translate(err)
 	}
 	if err := tx.Commit(); err != nil {
-		err = translate(fmt.Errorf("commit: %w", err))
-		for i := range results {
-			if results[i] == nil {
-				results[i] = err
-			}
-		}
+		return false, translate(fmt.Errorf("commit: %w", err))
 	}
-	finish(nil)
-	select {
-	case db.committed <- struct{}{}:
-	default:
+	return true, nil
+}
+
+// indexNewMessages adds the messages written since the last batch to the search index,
+// in the batch's transaction (see migration 005).
+func indexNewMessages(ctx context.Context, tx *sql.Tx) error {
+	var last, newest int64
+	err := tx.QueryRowContext(ctx, `SELECT last_message_id, (SELECT COALESCE(max(id), 0) FROM messages) FROM search_progress`).Scan(&last, &newest)
+	if err != nil {
+		return fmt.Errorf("search progress: %w", err)
 	}
+	if newest <= last {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticket_search (rowid, subject, body)
+		SELECT m.id, t.subject, m.body FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id > ?`, last); err != nil {
+		return fmt.Errorf("index messages after %d: %w", last, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE search_progress SET last_message_id = ?`, newest); err != nil {
+		return fmt.Errorf("search progress: %w", err)
+	}
+	return nil
 }
 
 // checkpointer copies the WAL into the database file off the commit path (see
@@ -362,20 +430,29 @@ func (db *DB) checkpointer() {
 				return
 			case <-time.After(checkpointInterval):
 			}
-			db.cdb.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+			if frames, _ := db.checkpoint(ctx, "PASSIVE"); frames >= checkpointRestartFrames {
+				db.checkpoint(ctx, "RESTART")
+			}
 			pending = true
 			quiet.Reset(checkpointQuiet)
 		case <-quiet.C:
 			if !pending {
 				continue
 			}
-			var busy, log, done int
-			err := db.cdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &log, &done)
-			if pending = err != nil || busy != 0; pending {
+			_, done := db.checkpoint(ctx, "TRUNCATE")
+			if pending = !done; pending {
 				quiet.Reset(checkpointQuiet)
 			}
 		}
 	}
+}
+
+// checkpoint runs one checkpoint of mode on the checkpointer's connection and returns the
+// frames the WAL held and whether it completed (false when it was busy or failed).
+func (db *DB) checkpoint(ctx context.Context, mode string) (frames int, done bool) {
+	var busy, copied int
+	err := db.cdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied)
+	return frames, err == nil && busy == 0
 }
 
 // run calls fn, turning a panic into an error so one bad write cannot stop the writer.

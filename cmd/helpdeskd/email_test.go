@@ -36,7 +36,7 @@ const e2eSecret = "e2e-reply-token-secret-0123456789"
 
 // emailConfig is a daemon configuration for the mail stack; smtpAddr overrides Postfix's
 // address (a proxy in front of it).
-func emailConfig(t *testing.T, s imaptest.Server, dir, smtpAddr string) config.Config {
+func emailConfig(t testing.TB, s imaptest.Server, dir, smtpAddr string) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Server.Listen = "127.0.0.1:0"
@@ -70,7 +70,7 @@ type desk struct {
 	done             chan error
 }
 
-func startDesk(t *testing.T, cfg config.Config) *desk {
+func startDesk(t testing.TB, cfg config.Config) *desk {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	m := NewMain(cfg, logger)
@@ -95,7 +95,7 @@ func (d *desk) stop() {
 	d.cancel = nil
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -103,7 +103,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // provisionMail makes account 1 with customers cat and dan and the staff user, and keys.
-func provisionMail(t *testing.T, d *desk, s imaptest.Server) {
+func provisionMail(t testing.TB, d *desk, s imaptest.Server) {
 	t.Helper()
 	ctx := context.Background()
 	sys := core.System()
@@ -134,7 +134,7 @@ func provisionMail(t *testing.T, d *desk, s imaptest.Server) {
 }
 
 // api calls the REST API and decodes the envelope's data into out (if not nil).
-func (d *desk) api(t *testing.T, method, path, key string, body any, want int, out any) {
+func (d *desk) api(t testing.TB, method, path, key string, body any, want int, out any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -179,7 +179,7 @@ type apiTicket struct {
 
 // waitTickets waits until account 1 (as seen by staff) has n tickets and returns them
 // newest first.
-func (d *desk) waitTickets(t *testing.T, n int) []apiTicket {
+func (d *desk) waitTickets(t testing.TB, n int) []apiTicket {
 	t.Helper()
 	deadline := time.Now().Add(mailWait)
 	for {
@@ -288,7 +288,7 @@ func bracket(ids ...string) string {
 	return strings.Join(out, " ")
 }
 
-func resetMailboxes(t *testing.T, s imaptest.Server) {
+func resetMailboxes(t testing.TB, s imaptest.Server) {
 	for _, u := range []string{"support", "cat", "dan", "staff", "mallory"} {
 		imaptest.Clear(t, s, u)
 	}

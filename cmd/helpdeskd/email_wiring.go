@@ -58,6 +58,9 @@ func (m *Main) openEmail(ctx context.Context) error {
 	return nil
 }
 
+// ingestWorkers is how many mails are handled at once.
+const ingestWorkers = 8
+
 func imapOptions(cfg config.Config, logger *slog.Logger) imap.Options {
 	c := cfg.Email.IMAP
 	return imap.Options{
@@ -66,7 +69,10 @@ func imapOptions(cfg config.Config, logger *slog.Logger) imap.Options {
 		Mailbox: c.Mailbox, ProcessedMailbox: c.ProcessedMailbox, FailedMailbox: c.FailedMailbox,
 		IDLE: c.IDLE, PollInterval: c.PollInterval.D(),
 		MaxMessageBytes: maxRawBytes,
-		Logger:          logger.With("part", "imap"),
+		// Mails are independent (each is deduplicated on its own), so handling several at
+		// once is safe, and their commits share the writer's fsync.
+		Workers: ingestWorkers,
+		Logger:  logger.With("part", "imap"),
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // ("dns", "ssl", "mailbox", "backup", "database", "php", "redirect", "timeout" by x mod 8),
 // "code<x mod 1009>" and "err<x mod 10007>", so a search for a code finds about a thousand
 // tickets in a million and one for an err about a hundred. The full-text index is filled
-// by the messages' insert trigger, in the same transaction.
+// by the same statement the writer uses, in the same transaction.
 const (
 	SearchCodes = 1009
 	SearchErrs  = 10007
@@ -85,6 +85,11 @@ func Fill(ctx context.Context, db *sqlite.DB, spec FillSpec) error {
 			SELECT id, created_at, user_id, 'created', 0 FROM tickets`, nil},
 		{`INSERT INTO sqlite_sequence (name, seq) SELECT 'tickets', max(id) FROM tickets
 			WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'tickets')`, nil},
+		// The search index, as the writer keeps it (migration 005).
+		{`INSERT OR REPLACE INTO ticket_search (rowid, subject, body)
+			SELECT m.id, t.subject, m.body FROM messages m JOIN tickets t ON t.id = m.ticket_id
+			WHERE m.id > (SELECT last_message_id FROM search_progress)`, nil},
+		{`UPDATE search_progress SET last_message_id = (SELECT COALESCE(max(id), 0) FROM messages)`, nil},
 		{`INSERT INTO sqlite_sequence (name, seq) SELECT 'messages', max(id) FROM messages
 			WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'messages')`, nil},
 	}
