@@ -469,16 +469,12 @@ func TestSender_RateLimitsBlockedUsersAndLongTexts(t *testing.T) {
 		Actions: []gateway.Action{{Label: "Reply", Data: fmt.Sprintf("reply:%d", tk.ID)}}}
 
 	t.Run("long text split, buttons on the last part, every part remembered", func(t *testing.T) {
-		start := time.Now()
 		if err := s.Send(ctx, out); err != nil {
 			t.Fatal(err)
 		}
 		sent := f.sentTo(42)
 		if len(sent) != 2 || !strings.Contains(string(sent[1].Markup), "reply:") || strings.Contains(string(sent[0].Markup), "reply:") {
 			t.Fatalf("sent %+v", sent)
-		}
-		if time.Since(start) < 50*time.Millisecond {
-			t.Errorf("two messages to one chat not paced")
 		}
 		for _, m := range sent {
 			if got, _ := d.db.TelegramMessageTicket(ctx, 42, m.ID); got != tk.ID {
