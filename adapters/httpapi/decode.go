@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -365,4 +366,17 @@ func pathID(r *http.Request, name string) (int64, error) {
 		return 0, invalid(name, "must be a positive integer")
 	}
 	return id, nil
+}
+
+// pageQuery reads pageNumber and pageSize, with core's defaults filled in so that the paging
+// fields of the answer say which page this is; core validates the range.
+func pageQuery(bad *fieldErrs, q url.Values) core.Page {
+	p := core.Page{Number: 1, Size: core.DefaultPageSize}
+	if v := optInt(bad, "pageNumber", q.Get("pageNumber"), 32); v != nil && *v != 0 {
+		p.Number = int(*v)
+	}
+	if v := optInt(bad, "pageSize", q.Get("pageSize"), 32); v != nil && *v != 0 {
+		p.Size = int(*v)
+	}
+	return p
 }

@@ -133,21 +133,10 @@ func (s *server) staffQueue(w http.ResponseWriter, r *http.Request) {
 	f.Search = q.Get("q")
 	f.Sort = core.QueueSort(q.Get("sort"))
 	f.Order = q.Get("order")
-	if v := optInt(&bad, "pageNumber", q.Get("pageNumber"), 32); v != nil {
-		f.Page.Number = int(*v)
-	}
-	if v := optInt(&bad, "pageSize", q.Get("pageSize"), 32); v != nil {
-		f.Page.Size = int(*v)
-	}
+	f.Page = pageQuery(&bad, q)
 	if err := bad.err(); err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	if f.Page.Number == 0 {
-		f.Page.Number = 1
-	}
-	if f.Page.Size == 0 {
-		f.Page.Size = core.DefaultPageSize
 	}
 	list, total, err := s.svc.Queue(r.Context(), actorOf(r), f)
 	if err != nil {

@@ -96,22 +96,10 @@ func (s *server) listTickets(w http.ResponseWriter, r *http.Request) {
 	if v := optBool(&bad, "archived", q.Get("archived")); v != nil {
 		f.Archived = *v
 	}
-	if v := optInt(&bad, "pageNumber", q.Get("pageNumber"), 32); v != nil {
-		f.Page.Number = int(*v)
-	}
-	if v := optInt(&bad, "pageSize", q.Get("pageSize"), 32); v != nil {
-		f.Page.Size = int(*v)
-	}
+	f.Page = pageQuery(&bad, q)
 	if err := bad.err(); err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	// core fills in the defaults; mirror them for the paging fields.
-	if f.Page.Number == 0 {
-		f.Page.Number = 1
-	}
-	if f.Page.Size == 0 {
-		f.Page.Size = core.DefaultPageSize
 	}
 	list, total, err := s.svc.ListTickets(r.Context(), actorOf(r), f)
 	if err != nil {

@@ -18,8 +18,9 @@ import (
 )
 
 // floorPragmas are the daemon's writer pragmas (adapters/sqlite: Open), in the connection
-// string as the daemon puts them.
-var floorPragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(full)", "foreign_keys(1)"}
+// string as the daemon puts them; the floor keeps SQLite's own auto-checkpoint, as plain
+// SQLite would (the daemon moves checkpoints to a connection of their own).
+var floorPragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(full)", "foreign_keys(1)", "temp_store(memory)"}
 
 // floorResult is the floor measured from some goroutines.
 type floorResult struct {
