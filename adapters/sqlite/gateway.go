@@ -109,10 +109,15 @@ func (db *DB) MarkBounced(ctx context.Context, notificationID int64, reason stri
 
 // Due returns up to limit pending notifications whose next attempt is due, oldest first.
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]core.Notification, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications
+	return db.notifications(ctx, `SELECT `+notificationColumns+` FROM notifications
 		WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, toDB(now), limit)
+}
+
+// notifications runs a query of notification rows.
+func (db *DB) notifications(ctx context.Context, q string, args ...any) ([]core.Notification, error) {
+	rows, err := db.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("due notifications: %w", err)
+		return nil, fmt.Errorf("notifications: %w", err)
 	}
 	defer rows.Close()
 	var list []core.Notification
@@ -170,20 +175,7 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, attempts int, lastErr st
 
 // Notifications lists notifications in a state, newest first (staff's failed list).
 func (db *DB) Notifications(ctx context.Context, state core.NotificationState, limit int) ([]core.Notification, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE state = ? ORDER BY id DESC LIMIT ?`, string(state), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var list []core.Notification
-	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, n)
-	}
-	return list, rows.Err()
+	return db.notifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE state = ? ORDER BY id DESC LIMIT ?`, string(state), limit)
 }
 
 // InboundByResult lists processed inbound messages with a result ("rejected"), newest first.
