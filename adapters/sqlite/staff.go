@@ -20,14 +20,11 @@ var _ core.DeliveryLog = (*DB)(nil)
 
 func (t *readTx) Department(_ context.Context, id int64) (*core.Department, error) {
 	d := core.Department{ID: id}
-	var c, u int64
-	err := t.q.QueryRowContext(t.ctx, `SELECT name, created_at, updated_at FROM departments WHERE id = ?`, id).Scan(&d.Name, &c, &u)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Department", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("department %d: %w", id, err)
+	var err error
+	d.Name, d.CreatedAt, d.UpdatedAt, err = t.named("departments", "Department", id)
+	if err != nil {
+		return nil, err
 	}
-	d.CreatedAt, d.UpdatedAt = fromDB(c), fromDB(u)
 	return &d, nil
 }
 

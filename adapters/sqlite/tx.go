@@ -40,15 +40,24 @@ func nullInt(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: v !=
 
 func (t *readTx) Account(_ context.Context, id int64) (*core.Account, error) {
 	a := core.Account{ID: id}
-	var c, u int64
-	err := t.q.QueryRowContext(t.ctx, `SELECT name, created_at, updated_at FROM accounts WHERE id = ?`, id).Scan(&a.Name, &c, &u)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Account", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("account %d: %w", id, err)
+	var err error
+	a.Name, a.CreatedAt, a.UpdatedAt, err = t.named("accounts", "Account", id)
+	if err != nil {
+		return nil, err
 	}
-	a.CreatedAt, a.UpdatedAt = fromDB(c), fromDB(u)
 	return &a, nil
+}
+
+// named reads a record that is a name and its times (an account, a department) by ID.
+func (t *readTx) named(table, what string, id int64) (name string, created, updated time.Time, err error) {
+	var c, u int64
+	err = t.q.QueryRowContext(t.ctx, `SELECT name, created_at, updated_at FROM `+table+` WHERE id = ?`, id).Scan(&name, &c, &u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, time.Time{}, notFound(what, id)
+	} else if err != nil {
+		return "", time.Time{}, time.Time{}, fmt.Errorf("%s %d: %w", strings.ToLower(what), id, err)
+	}
+	return name, fromDB(c), fromDB(u), nil
 }
 
 const userColumns = `u.id, u.email, u.name, u.role, COALESCE(u.default_account_id, 0), COALESCE(u.telegram_id, 0), u.created_at, u.updated_at`
