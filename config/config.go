@@ -57,6 +57,10 @@ type Server struct {
 	ReadTimeout     Duration `toml:"read_timeout"`  // 0 = no limit
 	WriteTimeout    Duration `toml:"write_timeout"` // 0 = no limit
 	MaxBodyBytes    int64    `toml:"max_body_bytes"`
+	// RateLimitPerSecond is how many requests per second one API key may make on average;
+	// RateLimitBurst is how many it may make at once. 0 turns the limit off.
+	RateLimitPerSecond float64 `toml:"rate_limit_per_second"`
+	RateLimitBurst     int     `toml:"rate_limit_burst"`
 }
 
 // Database is where the SQLite file and the attachment blobs live.
@@ -195,6 +199,10 @@ func Default() Config {
 			ReadTimeout:     Duration{30 * time.Second},
 			WriteTimeout:    Duration{60 * time.Second},
 			MaxBodyBytes:    12 << 20,
+			// A panel serving many customers through one key stays far below this; a runaway
+			// script does not.
+			RateLimitPerSecond: 50,
+			RateLimitBurst:     100,
 		},
 		Database: Database{
 			Path: "data/helpdeskd.db",

@@ -81,6 +81,14 @@ func (c Config) validateServer(p *problems) {
 	if s.WriteTimeout.D() < 0 {
 		p.add("server.write_timeout", "must not be negative; 0 means no limit (got %s)", s.WriteTimeout.D())
 	}
+	if s.RateLimitPerSecond < 0 || math.IsNaN(s.RateLimitPerSecond) || math.IsInf(s.RateLimitPerSecond, 0) {
+		p.add("server.rate_limit_per_second", "must be a number, 0 or more; 0 means no limit (got %v)", s.RateLimitPerSecond)
+	}
+	if s.RateLimitBurst < 0 {
+		p.add("server.rate_limit_burst", "must not be negative (got %d)", s.RateLimitBurst)
+	} else if s.RateLimitPerSecond > 0 && s.RateLimitBurst == 0 {
+		p.add("server.rate_limit_burst", "must be at least 1 when server.rate_limit_per_second is set")
+	}
 	switch limit := c.Attachments.MaxBytes; {
 	case limit <= 0:
 		p.add("attachments.max_bytes", "must be greater than zero (got %d)", limit)

@@ -30,6 +30,12 @@ type Options struct {
 	// LinkTelegram makes a one-time code that links user's Telegram account. nil means
 	// Telegram is not enabled (POST /api/Telegram/Link answers 503).
 	LinkTelegram func(ctx context.Context, user *core.User) (code string, expires time.Time, err error)
+	// RateLimit is how many requests per second one API key may make on average, RateBurst
+	// how many at once; over it the API answers 429 with Retry-After. 0 means no limit.
+	RateLimit float64
+	RateBurst int
+	// Now is the limiter's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // readyTimeout bounds one readiness check.
@@ -40,16 +46,20 @@ type server struct {
 	opts    Options
 	log     *slog.Logger
 	maxBody int64
+	limiter *limiter // nil: no rate limit
 }
 
 // New returns the API's handler: the routes of SPEC §4.1, §4.2 (staff), §4.3's ops
 // endpoints, §4.4's provisioning, seed 003's compatibility routes and the OpenAPI document,
-// behind request IDs, the access log, metrics, panic recovery, API-key authentication and
-// the body limit.
+// behind request IDs, the access log, metrics, panic recovery, API-key authentication, the
+// per-key rate limit and the body limit.
 func New(svc *core.Service, opts Options) http.Handler {
 	s := &server{svc: svc, opts: opts, log: opts.Logger, maxBody: opts.MaxBodyBytes}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.RateLimit > 0 {
+		s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, opts.Now)
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = max(DefaultMaxBodyBytes, svc.MaxAttachmentBytes()+formOverheadBytes)
@@ -73,7 +83,7 @@ func (s *server) routes() http.Handler {
 	r.Get(openAPIPath, s.openAPI)
 
 	r.Route("/api", func(r chi.Router) {
-		r.Use(s.authenticate, s.limitBody)
+		r.Use(s.authenticate, s.limitRate, s.limitBody)
 
 		r.Get("/Ticket/Topics", s.topics)
 		r.Get("/Ticket/Statuses", s.statuses)
@@ -126,7 +136,7 @@ func (s *server) routes() http.Handler {
 
 	// Seed 003's ticket API, for clients written against it (compat.go).
 	r.Route("/v1/support", func(r chi.Router) {
-		r.Use(s.authenticate, s.limitBody)
+		r.Use(s.authenticate, s.limitRate, s.limitBody)
 		r.Post("/tickets", s.compatCreate)
 		r.Get("/tickets/{id}", s.compatGet)
 	})

@@ -54,7 +54,8 @@ func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
 	db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{AttachmentsDir: cfg.Database.AttachmentsPath()})
 	if err != nil {
-		return err
+		// A database on a read-only or full file system fails here: say which file.
+		return fmt.Errorf("open database %s (database.path): %w", cfg.Database.Path, err)
 	}
 	m.DB = db
 	m.Metrics = metrics.New()
@@ -106,6 +107,8 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TelegramBot:  cfg.Telegram.BotUsername,
 		LinkTelegram: m.linkTelegram(),
+		RateLimit:    cfg.Server.RateLimitPerSecond,
+		RateBurst:    cfg.Server.RateLimitBurst,
 	})
 	m.ln, err = net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
