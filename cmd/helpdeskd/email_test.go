@@ -692,3 +692,74 @@ func TestEmail_UnparseableMailIsKeptAndReprocessable(t *testing.T) {
 		t.Fatalf("after reprocessing, failed list: %v %+v (the same mail must be listed once)", err, failed)
 	}
 }
+
+// TestEmail_HostileMailThroughTheDaemon sends a decompression bomb, a 1,000-part mail and a
+// reply with a forged ticket tag through the whole daemon: IMAP, parsing, pipeline, store.
+func TestEmail_HostileMailThroughTheDaemon(t *testing.T) {
+	s := imaptest.Env(t)
+	resetMailboxes(t, s)
+	d := startDesk(t, emailConfig(t, s, t.TempDir(), s.SMTPAddr))
+	provisionMail(t, d, s)
+	cat, dan, support := s.Address("cat"), s.Address("dan"), s.Address("support")
+	run := fmt.Sprint(time.Now().UnixNano())
+
+	imaptest.Deliver(t, s.SMTPAddr, cat, support, compose(cat, support, "Cat's own ticket", "own-"+run+"@cat.helpdesk.test", "private"))
+	own := d.waitTickets(t, 1)[0]
+
+	// 30 MB of zeros, base64: far over the 10 MB attachment limit.
+	var bomb bytes.Buffer
+	fmt.Fprintf(&bomb, "From: %s\r\nTo: %s\r\nSubject: Bomb\r\nMessage-ID: <bomb-%s@cat.helpdesk.test>\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"+
+		"--b\r\nContent-Type: application/octet-stream; name=zeros.bin\r\nContent-Disposition: attachment; filename=zeros.bin\r\n"+
+		"Content-Transfer-Encoding: base64\r\n\r\n", cat, support, run)
+	line := strings.Repeat("A", 76) + "\r\n" // 57 zero bytes a line
+	for n := 0; n < 30<<20; n += 57 {
+		bomb.WriteString(line)
+	}
+	bomb.WriteString("--b--\r\n")
+	// 1,000 parts.
+	var parts bytes.Buffer
+	fmt.Fprintf(&parts, "From: %s\r\nTo: %s\r\nSubject: Thousand parts\r\nMessage-ID: <parts-%s@cat.helpdesk.test>\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: multipart/mixed; boundary=p\r\n\r\n--p\r\nContent-Type: text/plain\r\n\r\nmany files\r\n", cat, support, run)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&parts, "--p\r\nContent-Type: text/plain; name=f%d.txt\r\nContent-Disposition: attachment; filename=f%d.txt\r\n\r\nfile %d\r\n", i, i, i)
+	}
+	parts.WriteString("--p--\r\n")
+	// Dan names Cat's ticket.
+	spoof := compose(dan, support, fmt.Sprintf("Re: [#%d] Cat's own ticket", own.ID), "spoof-"+run+"@dan.helpdesk.test", "let me in",
+		"In-Reply-To: <"+gateway.ThreadRoot(own.ID, "helpdesk.test")+">")
+
+	imaptest.AppendAll(t, s, "support", "INBOX", [][]byte{bomb.Bytes(), parts.Bytes(), spoof})
+	imaptest.WaitFor(t, s, "support", "helpdesk/processed", 4, 2*mailWait)
+
+	var tickets []apiTicket
+	d.api(t, "GET", "/api/Ticket?accountId=1&pageSize=100", d.staffKey, nil, 200, &tickets)
+	bySubject := map[string]int64{}
+	for _, tk := range tickets {
+		bySubject[tk.Subject] = tk.ID
+	}
+	var detail struct {
+		Messages []struct {
+			Message     string `json:"message"`
+			Attachments []struct {
+				FileName string `json:"fileName"`
+			} `json:"attachments"`
+		} `json:"messages"`
+	}
+	d.api(t, "GET", fmt.Sprintf("/api/Ticket/%d?accountId=1", bySubject["Bomb"]), d.staffKey, nil, 200, &detail)
+	if len(detail.Messages) != 1 || len(detail.Messages[0].Attachments) != 0 || !strings.Contains(detail.Messages[0].Message, `"zeros.bin"`) {
+		t.Errorf("bomb ticket: %+v", detail)
+	}
+	d.api(t, "GET", fmt.Sprintf("/api/Ticket/%d?accountId=1", bySubject["Thousand parts"]), d.staffKey, nil, 200, &detail)
+	if len(detail.Messages) != 1 || len(detail.Messages[0].Attachments) == 0 || len(detail.Messages[0].Attachments) >= 1000 {
+		t.Errorf("1,000-part ticket kept %d attachments, want some but fewer than all (the part limit)", len(detail.Messages[0].Attachments))
+	}
+	if n := len(d.ticket(t, own.ID).Messages); n != 1 {
+		t.Errorf("the forged reply reached Cat's ticket: %d messages", n)
+	}
+	var dans []apiTicket
+	d.api(t, "GET", "/api/Ticket?accountId=2", d.staffKey, nil, 200, &dans)
+	if len(dans) != 1 || !strings.Contains(dans[0].Subject, "Cat's own ticket") {
+		t.Errorf("Dan's mail did not open a ticket of his own: %+v", dans)
+	}
+}
