@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"helpdeskd/adapters/sqlite"
 	"helpdeskd/adapters/sqlite/sqlitetest"
@@ -389,4 +390,44 @@ func equalRows(a, b []row) bool {
 		}
 	}
 	return true
+}
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.t }
+
+func TestTelegramLink_OneTimeAndExpiring(t *testing.T) {
+	db := sqlitetest.Open(t)
+	clock := &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	svc := core.NewService(db, db.Blobs(), clock, core.Options{})
+	mustAccount(t, svc, 1)
+	u, err := svc.PutUser(ctx, core.System(), core.User{ID: 1, Email: "a@example.com", Name: "A", AccountIDs: []int64{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := core.Actor{User: u, Channel: core.ChannelAPI}
+
+	code, expires, err := svc.CreateTelegramLink(ctx, actor)
+	if err != nil || !expires.Equal(clock.t.Add(core.TelegramLinkTTL)) {
+		t.Fatalf("create: %v, expires %v", err, expires)
+	}
+	linked, err := svc.LinkTelegram(ctx, code, 777)
+	if err != nil || linked.ID != 1 || linked.TelegramID != 777 {
+		t.Fatalf("first use: %+v %v", linked, err)
+	}
+	if _, err := svc.LinkTelegram(ctx, code, 888); err == nil {
+		t.Fatal("a code worked twice")
+	}
+
+	late, _, err := svc.CreateTelegramLink(ctx, actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.t = clock.t.Add(core.TelegramLinkTTL + time.Second)
+	if _, err := svc.LinkTelegram(ctx, late, 999); err == nil {
+		t.Fatal("an expired code worked")
+	}
+	if got, err := svc.UserByTelegram(ctx, 999); err == nil {
+		t.Fatalf("expired code linked %+v", got)
+	}
 }
