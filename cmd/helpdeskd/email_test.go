@@ -562,27 +562,7 @@ func TestEmail_Kill9DuringIngest(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "helpdeskd.toml")
-	host, port, _ := net.SplitHostPort(s.SMTPAddr)
-	toml := fmt.Sprintf(`[server]
-listen = %q
-[database]
-path = %q
-[email]
-enabled = true
-address = %q
-secret = %q
-[email.imap]
-host = %q
-port = %d
-security = "none"
-username = "support"
-password = %q
-poll_interval = "1s"
-[email.smtp]
-host = %q
-port = %s
-security = "none"
-`, addr, filepath.Join(dir, "data", "helpdeskd.db"), s.Address("support"), e2eSecret, s.Host(), s.Port(), imaptest.Password("support"), host, port)
+	toml := mailStackTOML(s, addr, filepath.Join(dir, "data", "helpdeskd.db"), "", "")
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -762,4 +742,31 @@ func TestEmail_HostileMailThroughTheDaemon(t *testing.T) {
 	if len(dans) != 1 || !strings.Contains(dans[0].Subject, "Cat's own ticket") {
 		t.Errorf("Dan's mail did not open a ticket of his own: %+v", dans)
 	}
+}
+
+// mailStackTOML is a configuration file for a daemon on the mail stack: serverExtra goes into
+// [server], tail after the mail sections.
+func mailStackTOML(s imaptest.Server, listen, dbPath, serverExtra, tail string) string {
+	host, port, _ := net.SplitHostPort(s.SMTPAddr)
+	return fmt.Sprintf(`[server]
+listen = %q
+%s
+[database]
+path = %q
+[email]
+enabled = true
+address = %q
+secret = %q
+[email.imap]
+host = %q
+port = %d
+security = "none"
+username = "support"
+password = %q
+poll_interval = "1s"
+[email.smtp]
+host = %q
+port = %s
+security = "none"
+%s`, listen, serverExtra, dbPath, s.Address("support"), e2eSecret, s.Host(), s.Port(), imaptest.Password("support"), host, port, tail)
 }

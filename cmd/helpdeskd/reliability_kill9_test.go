@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -53,28 +52,7 @@ func TestReliability_Kill9UnderMixedLoad(t *testing.T) {
 	addr := freeAddr(t)
 	dbPath := filepath.Join(dir, "data", "helpdeskd.db")
 	cfgPath := filepath.Join(dir, "helpdeskd.toml")
-	host, port, _ := net.SplitHostPort(s.SMTPAddr)
-	toml := fmt.Sprintf(`[server]
-listen = %q
-rate_limit_per_second = 0.0
-[database]
-path = %q
-[email]
-enabled = true
-address = %q
-secret = %q
-[email.imap]
-host = %q
-port = %d
-security = "none"
-username = "support"
-password = %q
-poll_interval = "1s"
-[email.smtp]
-host = %q
-port = %s
-security = "none"
-[telegram]
+	toml := mailStackTOML(s, addr, dbPath, "rate_limit_per_second = 0.0", fmt.Sprintf(`[telegram]
 enabled = true
 token = "1:reliability"
 api_url = %q
@@ -83,7 +61,7 @@ staff_emails = [%q]
 retry_delay = "200ms"
 max_retry_delay = "1s"
 max_attempts = 5
-`, addr, dbPath, s.Address("support"), e2eSecret, s.Host(), s.Port(), imaptest.Password("support"), host, port, tg.URL, s.Address("staff"))
+`, tg.URL, s.Address("staff")))
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
