@@ -34,6 +34,9 @@ type config struct {
 	dir           string
 	json          bool
 	cpuprofile    string
+	// The email cells run when imap is set (or HELPDESKD_TEST_IMAP_ADDR is).
+	imap         mailServer
+	mails, pings int
 }
 
 // Defaults: the whole run takes about two and a half minutes on a 2-core machine, most of it
@@ -64,6 +67,7 @@ func quickConfig(c config) config {
 	c.duration, c.readDuration, c.floorDuration, c.warmup = 300*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond, 50*time.Millisecond
 	c.fileBytes = 64 << 10
 	c.accounts = 10
+	c.mails, c.pings = 20, 3
 	return c
 }
 
@@ -119,6 +123,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.accounts, "accounts", c.accounts, "accounts of each desk (at most one per ticket)")
 	fs.StringVar(&c.dir, "dir", "", "where to make the temporary directory (default: the system's)")
 	fs.BoolVar(&c.json, "json", false, "print JSON instead of Markdown")
+	fs.StringVar(&c.imap.addr, "imap", os.Getenv("HELPDESKD_TEST_IMAP_ADDR"), "plain IMAP server `host:port` for the email cells (default $HELPDESKD_TEST_IMAP_ADDR; none: not measured)")
+	fs.StringVar(&c.imap.user, "imap-user", "support", "IMAP user of the email cells")
+	fs.StringVar(&c.imap.password, "imap-password", "support-pass", "IMAP password of the email cells")
+	fs.IntVar(&c.mails, "mails", 500, "mails of the email ingest cell")
+	fs.IntVar(&c.pings, "pings", 20, "single mails of the IDLE latency cell")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the daemon's process during the create cells to `file`")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -163,6 +172,10 @@ func (c *config) set(name string, explicit config) {
 		c.fileBytes = explicit.fileBytes
 	case "accounts":
 		c.accounts = explicit.accounts
+	case "mails":
+		c.mails = explicit.mails
+	case "pings":
+		c.pings = explicit.pings
 	case "kinds":
 		c.kinds = explicit.kinds
 	}
@@ -361,8 +374,16 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	}
 	rep.Rows = append(rep.Rows, creates...)
 	rep.Rows = append(rep.Rows, reads...)
-	rep.Rows = append(rep.Rows, row{Kind: "email", What: "email ingest from IMAP (messages/s, delivery → ticket with IDLE)",
-		Note: "not configured"})
+	if cfg.imap.addr == "" {
+		rep.Rows = append(rep.Rows, row{Kind: "email", What: "email ingest from IMAP (messages/s, delivery → ticket with IDLE)",
+			Note: "not configured (-imap)"})
+	} else {
+		emails, err := emailRows(ctx, cfg.imap, tmp, cfg.mails, cfg.pings, progress)
+		if err != nil {
+			return nil, fmt.Errorf("email cells: %w", err)
+		}
+		rep.Rows = append(rep.Rows, emails...)
+	}
 	for i := range rep.Rows {
 		r := &rep.Rows[i]
 		floor := rep.Floor

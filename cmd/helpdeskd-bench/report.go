@@ -89,6 +89,19 @@ func (r *report) writeMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | — | — | %s | — | — | — | — | — |\n", x.What, x.Note)
 			continue
 		}
+		if x.Kind == "email" {
+			dash := func(v float64, f func(float64) string) string {
+				if v == 0 {
+					return "—"
+				}
+				return f(v)
+			}
+			fmt.Fprintf(&b, "| %s | — | — | %s | %s | %s | — | — | — |\n", x.What,
+				dash(x.PerSecond, func(v float64) string { return num(v) + " " + x.Unit + "/s" }),
+				dash(x.P50Ms, func(v float64) string { return dec(v) + " ms" }),
+				dash(x.P99Ms, func(v float64) string { return dec(v) + " ms" }))
+			continue
+		}
 		desk := "—"
 		if x.Desk > 0 {
 			desk = count(x.Desk)

@@ -44,13 +44,14 @@ func (m *Main) openEmail(ctx context.Context) error {
 		},
 		Logger: m.Logger.With("part", "pipeline"),
 	})
-	handler := &mailHandler{
-		blobs:    m.DB.Blobs(),
-		pipeline: pipeline,
-		parse:    mail.Options{MaxAttachmentBytes: m.Config.Attachments.MaxBytes},
-		metrics:  m.Metrics,
-		log:      m.Logger.With("part", "imap"),
-	}
+	parse := mail.Options{MaxAttachmentBytes: m.Config.Attachments.MaxBytes}
+	handler := mailHandler{raw: &gateway.RawMail{
+		Blobs:    m.DB.Blobs(),
+		Pipeline: pipeline,
+		Parse:    func(raw []byte) (gateway.Inbound, error) { return mail.Parse(raw, parse) },
+		Count:    m.Metrics.InboundMail,
+		Logger:   m.Logger.With("part", "imap"),
+	}}
 	opts := imapOptions(m.Config, m.Logger)
 	opts.OnState = func(up bool) { m.Metrics.SetConnected(metrics.ChannelIMAP, up) }
 	m.Poller = imap.New(opts, handler)
