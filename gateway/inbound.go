@@ -22,7 +22,14 @@ type InboundStore interface {
 	Reject(ctx context.Context, r core.InboundRecord, notice *core.Notification, perDay int) error
 	// MarkBounced records a delivery report and marks the notification bounced.
 	MarkBounced(ctx context.Context, notificationID int64, reason string, r core.InboundRecord) error
+	// Reopenings counts how often userID reopened ticketID (Resolved → Open) since then.
+	Reopenings(ctx context.Context, ticketID, userID int64, since time.Time) (int, error)
 }
+
+// MaxReopensPerDay bounds how often one sender's mail may reopen one ticket in a day: a
+// robot that ignores every header and answers each "resolved" notice would otherwise reopen
+// it again and again.
+const MaxReopensPerDay = 3
 
 // Results of Ingest.
 const (
@@ -143,6 +150,16 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 	}
 	src := &core.Source{Channel: in.Channel, Key: in.Key, RawHash: in.RawHash}
 
+	if ticket != nil && ticket.Status == core.StatusResolved && !user.Role.IsStaff() {
+		n, err := p.store.Reopenings(ctx, ticket.ID, user.ID, p.now().Add(-24*time.Hour))
+		if err != nil {
+			return Outcome{}, err
+		}
+		if n >= MaxReopensPerDay {
+			// No answer: whoever reopens this often may be a robot, and an answer would feed it.
+			return p.reject(ctx, rec, ResultRejected, fmt.Sprintf("reopened ticket #%d %d times today", ticket.ID, n), "", in)
+		}
+	}
 	if ticket != nil && ticket.Status != core.StatusClosed {
 		if body == "" && len(files) == 0 {
 			body = "(empty message)"

@@ -296,3 +296,29 @@ func TestIngest_AccountChoiceAndTopic(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestIngest_ReopeningsByMailAreLimited(t *testing.T) {
+	d := newDesk(t)
+	id := d.ingest(t, mail("ro0@x", "ann@customer.test", "Help", "please")).TicketID
+	sam, _ := d.svc.UserByEmail(ctx, "sam@provider.test")
+	staff := core.Actor{User: sam, Channel: core.ChannelAPI}
+	for i := 0; i < gateway.MaxReopensPerDay; i++ {
+		if _, err := d.svc.SetStatus(ctx, staff, core.TicketRef{ID: id}, core.StatusResolved); err != nil {
+			t.Fatal(err)
+		}
+		out := d.ingest(t, mail("ro"+strconv.Itoa(i+1)+"@x", "ann@customer.test", "Re: [#"+itoa(id)+"] Help", "still broken"))
+		if out.Result != gateway.ResultReply || d.detail(t, id).Ticket.Status != core.StatusOpen {
+			t.Fatalf("reopening %d: %+v", i+1, out)
+		}
+	}
+	if _, err := d.svc.SetStatus(ctx, staff, core.TicketRef{ID: id}, core.StatusResolved); err != nil {
+		t.Fatal(err)
+	}
+	out := d.ingest(t, mail("ro-last@x", "ann@customer.test", "Re: [#"+itoa(id)+"] Help", "still broken"))
+	if out.Result != gateway.ResultRejected || d.detail(t, id).Ticket.Status != core.StatusResolved {
+		t.Fatalf("reopening over the limit: %+v, status %v", out, d.detail(t, id).Ticket.Status)
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications WHERE event = 'notice'`); n != 0 {
+		t.Fatalf("%d notices sent to a possible robot", n)
+	}
+}

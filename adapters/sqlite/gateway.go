@@ -199,3 +199,15 @@ func (db *DB) InboundByResult(ctx context.Context, result string, limit int) ([]
 	}
 	return list, rows.Err()
 }
+
+// Reopenings counts the status changes Resolved → Open of a ticket by a user since a time.
+func (db *DB) Reopenings(ctx context.Context, ticketID, userID int64, since time.Time) (int, error) {
+	var n int
+	err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM ticket_events WHERE ticket_id = ? AND actor_user_id = ?
+		AND kind = 'status' AND from_status = ? AND to_status = ? AND at > ?`,
+		ticketID, userID, int(core.StatusResolved), int(core.StatusOpen), toDB(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("reopenings of ticket %d: %w", ticketID, err)
+	}
+	return n, nil
+}
