@@ -770,3 +770,53 @@ port = %s
 security = "none"
 %s`, listen, serverExtra, dbPath, s.Address("support"), e2eSecret, s.Host(), s.Port(), imaptest.Password("support"), host, port, tail)
 }
+
+// TestEmail_IMAPUnreachableMidRun cuts the daemon's IMAP connection (a proxy in front of
+// Dovecot, the in-process fault of this test: other tests share the server) while mail
+// arrives, and restores it: every mail becomes a ticket once, none is lost.
+func TestEmail_IMAPUnreachableMidRun(t *testing.T) {
+	s := imaptest.Env(t)
+	resetMailboxes(t, s)
+	px := newProxy(t, s.IMAPAddr)
+	cfg := emailConfig(t, s, t.TempDir(), s.SMTPAddr)
+	host, port, _ := net.SplitHostPort(px.ln.Addr().String())
+	cfg.Email.IMAP.Host = host
+	fmt.Sscan(port, &cfg.Email.IMAP.Port)
+	d := startDesk(t, cfg)
+	provisionMail(t, d, s)
+	cat, support := s.Address("cat"), s.Address("support")
+	run := fmt.Sprint(time.Now().UnixNano())
+
+	imaptest.Append(t, s, "support", "INBOX", compose(cat, support, "Before the cut", "before-"+run+"@cat.helpdesk.test", "one"))
+	d.waitTickets(t, 1)
+	px.setDown(true)
+	for i := 0; i < 3; i++ {
+		imaptest.Append(t, s, "support", "INBOX", compose(cat, support, fmt.Sprint("During the cut ", i), fmt.Sprintf("during-%d-%s@cat.helpdesk.test", i, run), "two"))
+	}
+	if !eventually(func() bool { return !d.m.Poller.Connected() }) {
+		t.Fatal("the poller did not notice the cut")
+	}
+	px.setDown(false)
+	list := d.waitTickets(t, 4)
+	seen := map[string]int{}
+	for _, tk := range list {
+		seen[tk.Subject]++
+	}
+	for _, subject := range []string{"Before the cut", "During the cut 0", "During the cut 1", "During the cut 2"} {
+		if seen[subject] != 1 {
+			t.Errorf("%q is in %d tickets", subject, seen[subject])
+		}
+	}
+}
+
+// eventually polls cond for up to mailWait: a bound for a broken set-up, not a speed check.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(mailWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
