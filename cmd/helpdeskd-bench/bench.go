@@ -172,6 +172,10 @@ func (c *config) set(name string, explicit config) {
 		c.fileBytes = explicit.fileBytes
 	case "accounts":
 		c.accounts = explicit.accounts
+	case "imap-user":
+		c.imap.user = explicit.imap.user
+	case "imap-password":
+		c.imap.password = explicit.imap.password
 	case "mails":
 		c.mails = explicit.mails
 	case "pings":
