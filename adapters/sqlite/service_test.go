@@ -431,3 +431,29 @@ func TestTelegramLink_OneTimeAndExpiring(t *testing.T) {
 		t.Fatalf("expired code linked %+v", got)
 	}
 }
+
+func TestSplit_PendingNotificationsFollowTheirMessage(t *testing.T) {
+	f := newFixture(t, notifyAll)
+	tk, err := f.svc.CreateTicket(ctx, f.ann, core.NewTicket{AccountID: 1, Subject: "two problems", Description: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := f.svc.Reply(ctx, f.ann, core.TicketRef{ID: tk.ID}, core.NewReply{Body: "and a second one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := f.svc.SplitTicket(ctx, f.sam, tk.ID, m.ID, "second problem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := f.outbox(t, split.ID)
+	want := []row{{"customer_reply", "email", "desk@desk.example"}, {"customer_reply", "telegram", "-100"}}
+	if !equalRows(moved, want) {
+		t.Fatalf("notifications of the split ticket: %v, want %v", moved, want)
+	}
+	for _, r := range f.outbox(t, tk.ID) {
+		if r.event == "customer_reply" {
+			t.Fatalf("a notification about the moved message stayed with the old ticket: %v", r)
+		}
+	}
+}

@@ -404,6 +404,12 @@ func (t *writeTx) MoveMessages(_ context.Context, from, to, fromMessageID int64,
 		WHERE message_id IN (SELECT id FROM messages WHERE ticket_id = ? AND id >= ?)`, to, from, fromMessageID); err != nil {
 		return 0, fmt.Errorf("move attachments of ticket %d: %w", from, err)
 	}
+	// Notifications not yet sent about the moved messages follow them, so they name the
+	// ticket the message is now in.
+	if _, err := t.q.ExecContext(t.ctx, `UPDATE notifications SET ticket_id = ? WHERE state = 'pending'
+		AND message_id IN (SELECT id FROM messages WHERE ticket_id = ? AND id >= ?)`, to, from, fromMessageID); err != nil {
+		return 0, fmt.Errorf("move notifications of ticket %d: %w", from, err)
+	}
 	res, err := t.q.ExecContext(t.ctx, `UPDATE messages SET ticket_id = ? WHERE ticket_id = ? AND id >= ?`, to, from, fromMessageID)
 	if err != nil {
 		return 0, fmt.Errorf("move messages of ticket %d: %w", from, err)
