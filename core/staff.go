@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -851,40 +852,32 @@ func checkLimit(limit int) (int, error) {
 // Notifications lists notifications in a state (failed, bounced, pending, sent, canceled),
 // newest first, for staff.
 func (s *Service) Notifications(ctx context.Context, actor Actor, state NotificationState, limit int) ([]Notification, error) {
-	if err := requireStaff(actor); err != nil {
-		return nil, err
-	}
-	switch state {
-	case NotificationFailed, NotificationBounced, NotificationPending, NotificationSent, NotificationCanceled:
-	default:
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: state: must be failed, bounced, pending, sent or canceled",
-			Fields: []string{"state: must be failed, bounced, pending, sent or canceled"}}
-	}
-	limit, err := checkLimit(limit)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.deliveryLog()
-	if err != nil {
-		return nil, err
-	}
-	list, err := l.Notifications(ctx, state, limit)
-	if list == nil {
-		list = []Notification{}
-	}
-	return list, err
+	allowed := []string{string(NotificationFailed), string(NotificationBounced), string(NotificationPending),
+		string(NotificationSent), string(NotificationCanceled)}
+	return deliveryList(s, actor, "state", string(state), allowed, limit, func(l DeliveryLog, limit int) ([]Notification, error) {
+		return l.Notifications(ctx, state, limit)
+	})
 }
 
 // InboundMessages lists inbound messages with a result (rejected, failed), newest first, for staff.
 func (s *Service) InboundMessages(ctx context.Context, actor Actor, result string, limit int) ([]InboundRecord, error) {
+	allowed := []string{"rejected", "failed", "ignored", "bounce"}
+	return deliveryList(s, actor, "result", result, allowed, limit, func(l DeliveryLog, limit int) ([]InboundRecord, error) {
+		return l.InboundByResult(ctx, result, limit)
+	})
+}
+
+// deliveryList checks a staff listing of the delivery log (the role, the value of its filter
+// field, the limit) and runs it; never a nil list.
+func deliveryList[T any](s *Service, actor Actor, field, value string, allowed []string, limit int,
+	fetch func(DeliveryLog, int) ([]T, error)) ([]T, error) {
 	if err := requireStaff(actor); err != nil {
 		return nil, err
 	}
-	switch result {
-	case "rejected", "failed", "ignored", "bounce":
-	default:
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: result: must be rejected, failed, ignored or bounce",
-			Fields: []string{"result: must be rejected, failed, ignored or bounce"}}
+	if !slices.Contains(allowed, value) {
+		what := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+		return nil, &Error{Code: EINVALID, Message: "Invalid input: " + field + ": must be " + what,
+			Fields: []string{field + ": must be " + what}}
 	}
 	limit, err := checkLimit(limit)
 	if err != nil {
@@ -894,9 +887,9 @@ func (s *Service) InboundMessages(ctx context.Context, actor Actor, result strin
 	if err != nil {
 		return nil, err
 	}
-	list, err := l.InboundByResult(ctx, result, limit)
+	list, err := fetch(l, limit)
 	if list == nil {
-		list = []InboundRecord{}
+		list = []T{}
 	}
 	return list, err
 }
