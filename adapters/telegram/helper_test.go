@@ -357,6 +357,11 @@ func (d *desk) stop() {
 		d.cancel()
 		<-d.done
 		d.cancel = nil
+		// The emulator keeps a long poll the stopped gateway gave up on until the poll's
+		// timeout, and hands the next update to it, where it is lost: Telegram would send it
+		// again to the next poll from the same offset, the emulator does not. Let that poll
+		// run out before anything else is said to the bot.
+		time.Sleep(d.opts.PollTimeout + 200*time.Millisecond)
 	}
 }
 
