@@ -218,24 +218,7 @@ func (s *Service) Queue(ctx context.Context, actor Actor, f QueueFilter) ([]Queu
 		return nil, 0, err
 	}
 	var bad fieldErrors
-	if f.Page.Number == 0 {
-		f.Page.Number = 1
-	}
-	if f.Page.Size == 0 {
-		f.Page.Size = DefaultPageSize
-	}
-	if f.Page.Number < 1 {
-		bad.add("pageNumber", "must be at least 1")
-	}
-	if f.Page.Size < 1 || f.Page.Size > MaxPageSize {
-		bad.add("pageSize", "must be from 1 to 100")
-	}
-	if f.Status != nil && !f.Status.Valid() {
-		bad.add("status", "must be an integer from 0 to 3")
-	}
-	if f.Topic != nil && !f.Topic.Valid() {
-		bad.add("topic", "must be an integer from 0 to 5")
-	}
+	checkListFilter(&bad, &f.Page, f.Status, f.Topic)
 	switch f.Sort {
 	case "":
 		f.Sort = SortUpdated

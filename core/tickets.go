@@ -291,24 +291,7 @@ func (s *Service) GetTicket(ctx context.Context, actor Actor, ref TicketRef) (*T
 // ListTickets returns one page of an account's tickets, newest first, and the total.
 func (s *Service) ListTickets(ctx context.Context, actor Actor, f TicketFilter) ([]Ticket, int, error) {
 	var bad fieldErrors
-	if f.Page.Number == 0 {
-		f.Page.Number = 1
-	}
-	if f.Page.Size == 0 {
-		f.Page.Size = DefaultPageSize
-	}
-	if f.Page.Number < 1 {
-		bad.add("pageNumber", "must be at least 1")
-	}
-	if f.Page.Size < 1 || f.Page.Size > MaxPageSize {
-		bad.add("pageSize", "must be from 1 to 100")
-	}
-	if f.Status != nil && !f.Status.Valid() {
-		bad.add("status", "must be an integer from 0 to 3")
-	}
-	if f.Topic != nil && !f.Topic.Valid() {
-		bad.add("topic", "must be an integer from 0 to 5")
-	}
+	checkListFilter(&bad, &f.Page, f.Status, f.Topic)
 	if err := bad.err(); err != nil {
 		return nil, 0, err
 	}
@@ -628,4 +611,27 @@ func (s *Service) tellSender(ctx context.Context, tx Tx, actor Actor, ticketID i
 		return nil
 	}
 	return s.queue(ctx, tx, &n)
+}
+
+// checkListFilter fills in the page defaults and checks the fields every ticket list
+// shares: the page and the status and topic filters.
+func checkListFilter(bad *fieldErrors, page *Page, status *Status, topic *Topic) {
+	if page.Number == 0 {
+		page.Number = 1
+	}
+	if page.Size == 0 {
+		page.Size = DefaultPageSize
+	}
+	if page.Number < 1 {
+		bad.add("pageNumber", "must be at least 1")
+	}
+	if page.Size < 1 || page.Size > MaxPageSize {
+		bad.add("pageSize", "must be from 1 to 100")
+	}
+	if status != nil && !status.Valid() {
+		bad.add("status", "must be an integer from 0 to 3")
+	}
+	if topic != nil && !topic.Valid() {
+		bad.add("topic", "must be an integer from 0 to 5")
+	}
 }
