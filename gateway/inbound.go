@@ -136,8 +136,15 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 		return Outcome{}, err
 	}
 
-	// 5 and 6. The text and the files.
-	body := StripQuoted(in.Text)
+	// 5 and 6. The text and the files. An answer on a ticket keeps what is new; a new
+	// ticket keeps the whole text, since a forwarded thread that opens a ticket is its content.
+	body, full := strings.TrimSpace(in.Text), ""
+	if ticket != nil && strings.TrimSpace(in.Visible) != "" {
+		body, full = strings.TrimSpace(in.Visible), body
+		if full == body {
+			full = ""
+		}
+	}
 	files, refused, err := p.stage(ctx, in.Attachments)
 	if err != nil {
 		return Outcome{}, err

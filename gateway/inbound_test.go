@@ -115,6 +115,7 @@ func TestIngest_NewTicketThenRepliesByEveryThreadingRule(t *testing.T) {
 	inReplyTo := mail("m3@customer.test", "ann@customer.test", "anything", "By thread.")
 	inReplyTo.References = []string{"unrelated@x", gateway.ThreadRoot(id, "helpdesk.test")}
 	bySubject := mail("m4@customer.test", "ann@customer.test", "Re: [#"+itoa(id)+"] Site down", "By tag.\n\nOn Mon, Support wrote:\n> "+gateway.ReplyMarker+"\n> old")
+	bySubject.Visible = "By tag." // what the mail adapter found new
 	for _, in := range []gateway.Inbound{token, inReplyTo, bySubject} {
 		if out := d.ingest(t, in); out.Result != gateway.ResultReply || out.TicketID != id {
 			t.Fatalf("%s: %+v", in.Key, out)

@@ -24,9 +24,13 @@ type Inbound struct {
 	To []string
 	// Subject as decoded (RFC 2047), UTF-8.
 	Subject string
-	// Text is the body as UTF-8 plain text (HTML-only mail already converted), with the
-	// quoted history still in it: the pipeline strips it.
+	// Text is the whole body as UTF-8 plain text (HTML-only mail already converted), quoted
+	// history and all: a new ticket keeps it, and staff can always read it.
 	Text string
+	// Visible is what the sender wrote anew when the message answers a ticket: Text without
+	// the quoted history and signature, as the channel's adapter found them. Empty means
+	// the whole Text is new (a chat message).
+	Visible string
 	// InReplyTo and References hold message IDs without angle brackets.
 	InReplyTo  []string
 	References []string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
+	"helpdeskd/adapters/mail/reply"
 	"helpdeskd/core"
 	"helpdeskd/gateway"
 )
@@ -113,6 +114,7 @@ func Parse(raw []byte, opts Options) (in gateway.Inbound, err error) {
 
 	pieces := p.entity(h, body, walkContext{})
 	in.Text = assembleText(pieces, p.opts.MaxTextBytes)
+	in.Visible = reply.Visible(in.Text)
 	if in.Report != nil {
 		in.Automatic = true
 	}
