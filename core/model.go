@@ -77,6 +77,10 @@ type Message struct {
 	Author       Author
 	Channel      Channel
 	Body         string
+	// FullBody is the whole text as it arrived when Body holds only its new part (a mail
+	// reply without its quoted history); empty when Body is all of it. Staff can always read
+	// it, so a customer's words are never out of sight because a quote was cut wrongly.
+	FullBody string
 	// Internal marks a staff-only note; Hidden a message hidden from the customer (kept).
 	Internal    bool
 	Hidden      bool

@@ -318,7 +318,9 @@ func (s *Service) ListTickets(ctx context.Context, actor Actor, f TicketFilter) 
 
 // NewReply is the input of Reply.
 type NewReply struct {
-	Body  string
+	Body string
+	// FullBody is the whole text the reply was cut from, when Body is less (Message.FullBody).
+	FullBody string
 	Files []FileRef
 	// Internal makes a staff-only note (staff only).
 	Internal bool
@@ -366,7 +368,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		}
 		now := s.clock.Now()
 		m = &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
-			Channel: actor.Channel, Body: in.Body, Internal: in.Internal, CreatedAt: now,
+			Channel: actor.Channel, Body: in.Body, FullBody: in.FullBody, Internal: in.Internal, CreatedAt: now,
 			Attachments: attachmentsOf(in.Files, now)}
 		if err := tx.CreateMessage(ctx, m); err != nil {
 			return err

@@ -171,7 +171,7 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 		if body == "" && len(files) == 0 {
 			body = "(empty message)"
 		}
-		_, _, err := p.svc.Reply(ctx, actor, core.TicketRef{ID: ticket.ID}, core.NewReply{Body: body, Files: files, Source: src, TellSender: tell})
+		_, _, err := p.svc.Reply(ctx, actor, core.TicketRef{ID: ticket.ID}, core.NewReply{Body: body, FullBody: full, Files: files, Source: src, TellSender: tell})
 		if err == nil {
 			return Outcome{Result: ResultReply, TicketID: ticket.ID}, nil
 		}

@@ -128,6 +128,9 @@ func TestIngest_NewTicketThenRepliesByEveryThreadingRule(t *testing.T) {
 	if got := strings.Join(bodies, "|"); got != "It is down.|By token.|By thread.|By tag." {
 		t.Fatalf("messages %q", got)
 	}
+	if msgs := d.detail(t, id).Messages; msgs[3].FullBody != bySubject.Text || msgs[1].FullBody != "" {
+		t.Fatalf("full bodies %q, %q: the whole text is kept only where the body was cut", msgs[3].FullBody, msgs[1].FullBody)
+	}
 	// The same mail again changes nothing.
 	if out := d.ingest(t, token); out.Result != gateway.ResultDuplicate {
 		t.Fatalf("duplicate: %+v", out)

@@ -91,10 +91,12 @@ func toTicketDetail(d *core.TicketDetail) ticketDetail {
 }
 
 type messageDTO struct {
-	ID          int64           `json:"id"`
-	Author      core.Author     `json:"author"`
-	Channel     core.Channel    `json:"channel"`
-	Message     string          `json:"message"`
+	ID      int64        `json:"id"`
+	Author  core.Author  `json:"author"`
+	Channel core.Channel `json:"channel"`
+	Message string       `json:"message"`
+	// FullBody is shown to staff only (see core.Message.FullBody).
+	FullBody    string          `json:"fullBody,omitempty"`
 	Internal    bool            `json:"internal"`
 	Hidden      bool            `json:"hidden"`
 	CreatedAt   timestamp       `json:"createdAt"`

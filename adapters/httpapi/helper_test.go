@@ -325,6 +325,7 @@ type messageData struct {
 	Author      string `json:"author"`
 	Channel     string `json:"channel"`
 	Message     string `json:"message"`
+	FullBody    string `json:"fullBody"`
 	Internal    bool   `json:"internal"`
 	Hidden      bool   `json:"hidden"`
 	CreatedAt   string `json:"createdAt"`

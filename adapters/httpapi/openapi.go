@@ -50,6 +50,15 @@ func object(props schema, required ...string) schema {
 	return s
 }
 
+// withOptional is allFields(props) plus properties that are present only sometimes.
+func withOptional(props, optional schema) schema {
+	s := allFields(props)
+	for k, v := range optional {
+		s["properties"].(schema)[k] = v
+	}
+	return s
+}
+
 // allFields lists an object's properties as required: every field is always present.
 func allFields(props schema) schema {
 	names := make([]string, 0, len(props))
@@ -114,12 +123,12 @@ var schemas = map[string]schema{
 	"TicketItem":    allFields(ticketItemProps),
 	"TicketDetail":  allFields(ticketDetailProps),
 	"Attachment":    allFields(schema{"id": integer(""), "fileName": str(""), "size": integer("bytes"), "contentType": str("")}),
-	"Message": allFields(schema{
+	"Message": withOptional(schema{
 		"id": integer(""), "author": schema{"type": "string", "enum": []string{"customer", "staff", "system"}},
 		"channel": schema{"type": "string", "enum": []string{"api", "email", "telegram"}}, "message": str("text"),
 		"internal": boolean("staff-only note"), "hidden": boolean("hidden from the customer"), "createdAt": dateTime(""),
 		"attachments": arrayOf(ref("Attachment")),
-	}),
+	}, schema{"fullBody": str("staff only, present when message is the new part of a mail reply: the whole text as it arrived, quotes included")}),
 	"HistoryEvent": allFields(schema{
 		"at": dateTime(""), "actorUserId": nullable(integer("null: the system")),
 		"kind": str("created, status, assigned, deadline, hidden, unhidden, edited, split, merged, archived, unarchived"),

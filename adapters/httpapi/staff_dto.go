@@ -71,7 +71,12 @@ type staffTicketDetail struct {
 }
 
 func toStaffTicketDetail(d *core.StaffTicketDetail, now time.Time) staffTicketDetail {
-	return staffTicketDetail{ticketDetail: toTicketDetail(&d.TicketDetail), staffWork: toStaffWork(&d.Ticket, &d.Work, now)}
+	out := staffTicketDetail{ticketDetail: toTicketDetail(&d.TicketDetail), staffWork: toStaffWork(&d.Ticket, &d.Work, now)}
+	// The customer's detail never carries the whole text a reply was cut from; staff's does.
+	for i := range out.Messages {
+		out.Messages[i].FullBody = d.Messages[i].FullBody
+	}
+	return out
 }
 
 type revisionDTO struct {

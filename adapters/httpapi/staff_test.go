@@ -772,3 +772,32 @@ func TestDeliveryLists_FailedNotificationsAndRejectedMail(t *testing.T) {
 	}
 	expect(t, e.json("GET", "/api/staff/InboundMail?result=ticket", e.staff, nil), 400)
 }
+
+// A mail reply stored as its new part keeps the whole text it was cut from: staff read it in
+// their detail, the customer's detail never carries it.
+func TestStaffDetail_FullBodyOfAMailReplyIsStaffOnly(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTicket(e.alice, acctA, nil)
+	alice, err := e.svc.UserByEmail(context.Background(), "alice@a.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := "Still broken.\n\nOn Mon, Support wrote:\n> Try again"
+	_, _, err = e.svc.Reply(context.Background(), core.Actor{User: alice, Channel: core.ChannelEmail}, core.TicketRef{ID: id},
+		core.NewReply{Body: "Still broken.", FullBody: full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := e.staffDetail(id).Messages
+	if last := staff[len(staff)-1]; last.Message != "Still broken." || last.FullBody != full {
+		t.Fatalf("staff sees %q / full %q", last.Message, last.FullBody)
+	}
+	if staff[0].FullBody != "" {
+		t.Errorf("a message stored whole has a full body: %q", staff[0].FullBody)
+	}
+	r := e.json("GET", fmt.Sprintf("/api/Ticket/%d?accountId=%d", id, acctA), e.alice, nil)
+	expect(t, r, http.StatusOK)
+	if strings.Contains(string(r.body), "fullBody") || strings.Contains(string(r.body), "Try again") {
+		t.Fatalf("the customer's detail carries the full body: %s", r.body)
+	}
+}
