@@ -5,143 +5,276 @@
 package reply
 
 import (
-	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"helpdeskd/gateway"
 )
 
-// attribution lines that mail clients put above a quote.
-var attribution = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)^On .+ wrote:?$`),
-	regexp.MustCompile(`(?i)^Am .+ schrieb .+:$`),
-	regexp.MustCompile(`(?i)^Le .+ a écrit ?:$`),
-	regexp.MustCompile(`(?i)^El .+ escribió:$`),
-	regexp.MustCompile(`(?i)^Op .+ schreef .+:$`),
-	regexp.MustCompile(`(?i)^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}.* (wrote|написал\(а\)|написал|schrieb|a écrit):?$`),
-	regexp.MustCompile(`^-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Исходное сообщение)\s*-{2,}$`),
-	regexp.MustCompile(`^_{10,}$`), // Outlook's rule above "From: … Sent: …"
-	regexp.MustCompile(`(?i)^(From|Von|De|От): .+$`),
-}
+// markerStem is the marker without its closing "-##", which some clients wrap away.
+var markerStem = strings.TrimSuffix(gateway.ReplyMarker, " -##")
 
-// Visible returns the new text of a reply: with our marker, everything from the marker
-// (and the attribution line above it) is cut, exactly; without it, best effort: the text
-// ends at the first attribution line followed by a quote, at a trailing block of "> "
-// lines, or at a "-- " signature separator.
+// maxBottomPosts bounds how often a reply below a quote is looked into again, so that a
+// mail of nested quotes costs linear time.
+const maxBottomPosts = 8
+
+// Visible returns the new text of a reply. With our marker, everything from the marker
+// (and the attribution or header block above it) is cut. Without it, the text ends at the
+// first sign of quoted history: an attribution line, an Outlook header block, an
+// "Original Message" rule, a phone's "Sent from …" line, a trailing block of "> " lines or
+// a "-- " signature. A forwarded message is kept whole. When the writer's text sits below
+// the quote (bottom posting) that text is taken; when nothing would be left the signature
+// is kept, and failing that the whole text.
 func Visible(text string) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	lines := strings.Split(text, "\n")
-	cut := len(lines)
 	for i, l := range lines {
-		if strings.Contains(l, gateway.ReplyMarker) || strings.Contains(l, strings.TrimSuffix(gateway.ReplyMarker, " -##")) {
-			cut = i
+		if strings.Contains(l, markerStem) {
+			if v := visible(lines[:i], true, 0); v != nil {
+				return join(v)
+			}
 			break
 		}
 	}
-	if cut == len(lines) {
-		for i, l := range lines {
-			t := strings.TrimSpace(l)
-			if t == "--" && l == "-- " || isAttribution(t) && quoteFollows(lines[i+1:]) {
-				cut = i
-				break
-			}
-			if strings.HasPrefix(t, ">") && onlyQuotesFollow(lines[i:]) {
-				cut = i
-				break
-			}
-		}
+	if v := visible(lines, true, 0); v != nil {
+		return join(v)
 	}
-	lines = trimTrailer(lines[:cut])
+	if v := visible(lines, false, 0); v != nil {
+		return join(v)
+	}
+	return strings.TrimSpace(text)
+}
+
+func join(lines []string) string {
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
-func isAttribution(t string) bool {
-	for _, re := range attribution {
-		if re.MatchString(t) {
+// cut is where the quoted history begins.
+type cut struct {
+	at     int    // first line of the history; len(lines) when there is none
+	keep   string // the reply's part of a line shared with the attribution
+	after  int    // first line after the attribution, for a reply below its quote
+	attrib bool   // the history starts with an attribution
+}
+
+// visible returns the writer's lines of lines, or nil when none are left.
+func visible(lines []string, stripSignature bool, depth int) []string {
+	c := findCut(lines)
+	head := lines[:c.at:c.at]
+	if c.keep != "" {
+		head = append(head, c.keep)
+	}
+	head = trimTail(head, stripSignature)
+	if hasText(head) {
+		return head
+	}
+	if !c.attrib || depth >= maxBottomPosts {
+		return nil
+	}
+	// Bottom posting: the attribution and its "> " quote come first, the reply after.
+	j := c.after
+	// Without a "> " quote below the attribution, what follows can only be the writer's.
+	for j < len(lines) && (isQuoted(lines[j]) || strings.TrimSpace(lines[j]) == "") {
+		j++
+	}
+	return visible(lines[j:], stripSignature, depth+1)
+}
+
+// findCut scans from the top for the first sign of quoted history.
+func findCut(lines []string) cut {
+	text := false // the writer has written something above
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" {
+			continue
+		}
+		if !isQuoted(l) {
+			if isForward(t) {
+				// What follows is the content being forwarded to us.
+				break
+			}
+			if isSeparator(t) {
+				return cut{at: i, after: i + 1}
+			}
+			if block, forward := headerBlockAt(lines, i); forward {
+				break
+			} else if block {
+				return cut{at: i, after: i + 1}
+			}
+			if text && isMobileSignature(t) && standsAlone(lines, i) {
+				return cut{at: i, after: i + 1}
+			}
+		}
+		if mayEndAttribution(t) {
+			if s, keep, ok := attributionEnding(lines, i); ok {
+				return cut{at: s, keep: keep, after: i + 1, attrib: true}
+			}
+		}
+		if !isQuoted(l) {
+			text = true
+		}
+	}
+	return cut{at: len(lines), after: len(lines)}
+}
+
+// attributionEnding reports whether an attribution ends at lines[j], and where it starts.
+// keep is the writer's text in front of it on the same line. The start is chosen so that a
+// line of the reply above is never taken for the first half of a wrapped attribution: a
+// line that opens an attribution by itself wins, then one opening with a preposition or a
+// date, then one holding the address.
+func attributionEnding(lines []string, j int) (start int, keep string, ok bool) {
+	tj := clean(lines[j])
+	if !isQuoted(lines[j]) && (hasOpener(tj) || hasDateStart(tj)) && matchAttribution(lines, j, j) {
+		return j, "", true
+	}
+	var cand []int
+	lo := j
+	for k := j - 1; k >= 0 && k >= j-2; k-- {
+		t := strings.TrimSpace(lines[k])
+		if t == "" || isQuoted(lines[k]) || len(t) > 150 || endsSentence(t) {
+			break
+		}
+		lo = k
+	}
+	for k := j - 1; k >= lo; k-- {
+		if hasOpener(clean(lines[k])) {
+			cand = append(cand, k)
+		}
+	}
+	for k := j - 1; k >= lo; k-- {
+		if hasDateStart(clean(lines[k])) {
+			cand = append(cand, k)
+		}
+	}
+	for k := j - 1; k >= lo; k-- {
+		if strings.ContainsAny(lines[k], "<@") {
+			cand = append(cand, k)
+		}
+	}
+	for _, s := range cand {
+		if matchAttribution(lines, s, j) {
+			return s, "", true
+		}
+	}
+	if isQuoted(lines[j]) {
+		return 0, "", false
+	}
+	if m := sameLineRe.FindStringSubmatch(tj); m != nil {
+		if rest := strings.TrimSpace(tj[len(m[1]):]); hasDateOrAddress(rest) {
+			if ok, weak := isAttribution(rest); ok && !weak {
+				return j, m[1], true
+			}
+		}
+	}
+	if matchAttribution(lines, j, j) {
+		return j, "", true
+	}
+	return 0, "", false
+}
+
+// endsSentence reports a line that ends a sentence, so that the next line cannot continue
+// it as a wrapped attribution. "schrieb am So., 23." and "28. Nov." end in a date.
+func endsSentence(t string) bool {
+	switch t[len(t)-1] {
+	case '!', '?':
+		return true
+	case '.':
+	default:
+		return false
+	}
+	w := t[strings.LastIndexAny(t, " \t")+1 : len(t)-1]
+	if w == "" || isDigit(w[len(w)-1]) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(w)
+	return len(w) > 4 || !unicode.IsUpper(r)
+}
+
+// matchAttribution tests lines[s..e] joined as one attribution.
+func matchAttribution(lines []string, s, e int) bool {
+	parts := make([]string, 0, 3)
+	for k := s; k <= e; k++ {
+		parts = append(parts, clean(lines[k]))
+	}
+	a := strings.Join(parts, " ")
+	if len(a) > 500 {
+		return false
+	}
+	ok, weak := isAttribution(a)
+	// Without a time, a year or an address it could be prose ("On page 3 I wrote:"); a
+	// quote right below settles it.
+	return ok && (!weak && hasDateOrAddress(a) || quoteBelow(lines, e+1))
+}
+
+// standsAlone reports a line set apart from what follows it, as an app sets its signature
+// apart from the quote below; a line running on into the next is the writer's sentence.
+func standsAlone(lines []string, i int) bool {
+	if i+1 >= len(lines) {
+		return true
+	}
+	t := strings.TrimSpace(lines[i+1])
+	return t == "" || isQuoted(lines[i+1]) || isRule(t) || isSeparator(t) ||
+		isHeaderBlock(lines, i+1) || mayEndAttribution(t)
+}
+
+func quoteBelow(lines []string, i int) bool {
+	for ; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "" {
+			return isQuoted(lines[i])
+		}
+	}
+	return true
+}
+
+// clean trims a line and turns the non-breaking spaces some clients write into spaces.
+func clean(l string) string {
+	t := strings.TrimSpace(l)
+	if strings.Contains(t, "\u00a0") {
+		t = strings.TrimSpace(strings.ReplaceAll(t, "\u00a0", " "))
+	}
+	return t
+}
+
+func isQuoted(l string) bool {
+	return strings.HasPrefix(strings.TrimLeft(l, " \t"), ">")
+}
+
+func hasText(lines []string) bool {
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
 			return true
 		}
 	}
 	return false
 }
 
-// quoteFollows reports whether a quote or a header block starts within the next lines.
-func quoteFollows(rest []string) bool {
-	for i, l := range rest {
-		if i > 4 {
-			return false
-		}
-		t := strings.TrimSpace(l)
-		if t == "" {
-			continue
-		}
-		return strings.HasPrefix(t, ">") || strings.Contains(t, ":")
-	}
-	return true
-}
-
-func onlyQuotesFollow(rest []string) bool {
-	for _, l := range rest {
-		t := strings.TrimSpace(l)
-		if t != "" && !strings.HasPrefix(t, ">") {
-			return false
-		}
-	}
-	return true
-}
-
-var headerLine = regexp.MustCompile(`^[A-Za-zА-Яа-я][\wА-Яа-я -]{0,24}: `)
-var fromHeader = regexp.MustCompile(`(?i)^(From|Von|De|От|Van|Da): `)
-
-// trimTrailer drops what a mail client puts between the reply and the quote it cut at:
-// blank and quoted lines, the attribution (possibly wrapped over two lines), and an
-// Outlook header block ("From: … Sent: …") with its rule.
-func trimTrailer(lines []string) []string {
+// trimTail drops what a mail client leaves between the reply and the history it was cut
+// from, or below the reply: blank lines, a trailing "> " quote, rules, the "Original
+// Message" line, and with stripSignature the phone's "Sent from …" line and a "-- "
+// signature.
+func trimTail(lines []string, stripSignature bool) []string {
 	for {
 		n := len(lines)
 		for len(lines) > 0 {
-			t := strings.TrimSpace(lines[len(lines)-1])
-			if t == "" || strings.HasPrefix(t, ">") || isAttribution(t) {
+			l := lines[len(lines)-1]
+			t := strings.TrimSpace(l)
+			if t == "" || isQuoted(l) || isRule(t) || isSeparator(t) ||
+				stripSignature && isMobileSignature(t) {
 				lines = lines[:len(lines)-1]
-				continue
-			}
-			if strings.HasSuffix(t, "wrote:") || strings.HasSuffix(t, "schrieb:") {
-				lines = lines[:len(lines)-1]
-				// A wrapped attribution: "On …, Support <" / "support@…> wrote:".
-				if len(lines) > 0 && attributionStart(strings.TrimSpace(lines[len(lines)-1])) {
-					lines = lines[:len(lines)-1]
-				}
 				continue
 			}
 			break
 		}
-		// An Outlook header block.
-		i := len(lines)
-		hasFrom := false
-		for i > 0 && headerLine.MatchString(strings.TrimSpace(lines[i-1])) {
-			hasFrom = hasFrom || fromHeader.MatchString(strings.TrimSpace(lines[i-1]))
-			i--
-		}
-		if hasFrom {
-			lines = lines[:i]
+		if stripSignature {
+			if s := signatureStart(lines); s >= 0 {
+				lines = lines[:s]
+				// One signature per mail: a second "--" above is the writer's own text.
+				stripSignature = false
+			}
 		}
 		if len(lines) == n {
 			return lines
 		}
 	}
-}
-
-func attributionStart(t string) bool {
-	for _, p := range []string{"On ", "Am ", "Le ", "El ", "Op "} {
-		if strings.HasPrefix(t, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// StripHTMLQuote removes the quoted history of an HTML reply, found by its structure
-// (blockquote type=cite, gmail_quote, Outlook's header block, …). found is false when the
-// HTML shows no quote; html is then returned as it is.
-func StripHTMLQuote(html string) (stripped string, found bool) {
-	return html, false
 }

@@ -1,7 +1,12 @@
 package reply
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 
 	"helpdeskd/gateway"
 )
@@ -23,6 +28,77 @@ func TestVisible(t *testing.T) {
 	for _, tt := range tests {
 		if got := Visible(tt.in); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestVisible_Cases runs the hand-made mails in testdata/cases: name.txt (plain text) or
+// name.html (through StripHTMLQuote first, as the mail parser does) against name.want.
+func TestVisible_Cases(t *testing.T) {
+	files, err := filepath.Glob("testdata/cases/*.want")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no cases in testdata/cases: %v", err)
+	}
+	for _, want := range files {
+		base := strings.TrimSuffix(want, ".want")
+		t.Run(filepath.Base(base), func(t *testing.T) {
+			w, err := os.ReadFile(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			if in, err := os.ReadFile(base + ".txt"); err == nil {
+				got = Visible(string(in))
+			} else if in, err := os.ReadFile(base + ".html"); err == nil {
+				got = Visible(htmlText(t, string(in)))
+			} else {
+				t.Fatalf("no input for %s", want)
+			}
+			if fold(got) != fold(string(w)) {
+				t.Errorf("got  %q\nwant %q", got, strings.TrimSpace(string(w)))
+			}
+		})
+	}
+}
+
+// htmlText converts HTML to text the way the mail parser does: strip the quote, then take
+// the text with a line break per block.
+func htmlText(t testing.TB, src string) string {
+	t.Helper()
+	if s, found := StripHTMLQuote(src); found {
+		src = s
+	}
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return textOf(doc)
+}
+
+func TestStripHTMLQuote(t *testing.T) {
+	tests := []struct {
+		name, in  string
+		found     bool
+		gone, has string
+	}{
+		{"no quote", "<p>Hello</p>", false, "", "Hello"},
+		{"plain blockquote is the writer's", "<p>Hi</p><blockquote>cited law</blockquote>", false, "", "cited law"},
+		{"cite", `<p>Hi</p><blockquote type="cite">old</blockquote>`, true, "old", "Hi"},
+		{"only a quote stays", `<blockquote type="cite">old</blockquote>`, false, "", "old"},
+		{"gmail", `<div>Hi</div><div class="gmail_quote"><div class="gmail_attr">On Mon wrote:</div><blockquote class="gmail_quote">old</blockquote></div>`, true, "old", "Hi"},
+		{"outlook tail", `<div>Hi</div><div><div style="border:none; border-top:solid #B5C4DF 1.0pt">From: S</div></div><p>old</p>`, true, "old", "Hi"},
+		{"not html at all", "plain < text", false, "", "plain"},
+	}
+	for _, tt := range tests {
+		got, found := StripHTMLQuote(tt.in)
+		if found != tt.found {
+			t.Errorf("%s: found = %v, want %v", tt.name, found, tt.found)
+		}
+		if tt.gone != "" && strings.Contains(got, tt.gone) {
+			t.Errorf("%s: %q still in %q", tt.name, tt.gone, got)
+		}
+		if !strings.Contains(got, tt.has) {
+			t.Errorf("%s: %q lost from %q", tt.name, tt.has, got)
 		}
 	}
 }
