@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,10 +19,19 @@ import (
 // apiTimeout bounds one Bot API call other than a long poll.
 const apiTimeout = 30 * time.Second
 
+// redactedToken stands for the bot token in every error the client returns.
+const redactedToken = "<token>"
+
 // client calls the Bot API through telebot, with calls that end when the gateway closes.
+//
+// Every error it returns has the token taken out: telebot puts the token in the request
+// URL (…/bot<TOKEN>/method), net/http quotes that URL in every transport error, and those
+// errors reach the log and a notification's lastError, which every staff user can read.
 type client struct {
 	bot  *tele.Bot
 	http *http.Client
+	// secrets are the forms the token can take in an error text: as given and escaped.
+	secrets []string
 }
 
 func newClient(apiURL, token string, base *http.Client, lifetime context.Context) (*client, error) {
@@ -41,8 +51,55 @@ func newClient(apiURL, token string, base *http.Client, lifetime context.Context
 	if err != nil {
 		return nil, fmt.Errorf("telegram bot: %w", err)
 	}
-	return &client{bot: bot, http: hc}, nil
+	secrets := []string{token}
+	for _, esc := range []string{url.PathEscape(token), url.QueryEscape(token)} {
+		if esc != token {
+			secrets = append(secrets, esc)
+		}
+	}
+	return &client{bot: bot, http: hc, secrets: secrets}, nil
 }
+
+// redact removes the token from s.
+func (c *client) redact(s string) string {
+	for _, secret := range c.secrets {
+		s = strings.ReplaceAll(s, secret, redactedToken)
+	}
+	return s
+}
+
+// scrub returns err without the token in its text. The result still unwraps to the types
+// callers look for (tele.FloodError, *url.Error, net errors), but never to an error whose
+// own text spells the token: fmt.Errorf wrappers fix their text when made, so the chain is
+// cut below them, and a *url.Error's URL is redacted in place.
+func (c *client) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = c.redact(ue.URL)
+	}
+	msg := err.Error()
+	clean := c.redact(msg)
+	if clean == msg {
+		return err
+	}
+	inner := errors.Unwrap(err)
+	for inner != nil && c.redact(inner.Error()) != inner.Error() {
+		inner = errors.Unwrap(inner)
+	}
+	return &redactedError{msg: clean, err: inner}
+}
+
+// redactedError is an error whose text had the token in it.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // lifetimeTransport cancels every request when the gateway's lifetime ends: telebot's
 // calls take no context, and a long poll must not hold up shutdown.
@@ -98,7 +155,7 @@ func (c *client) call(method string, payload map[string]any, out any) error {
 		payload = map[string]any{} // the emulator's JSON parser refuses "null"
 	}
 	data, err := c.bot.Raw(method, payload)
-	if err != nil {
+	if err = c.scrub(err); err != nil {
 		var resp struct {
 			Code        int    `json:"error_code"`
 			Description string `json:"description"`
@@ -111,7 +168,8 @@ func (c *client) call(method string, payload map[string]any, out any) error {
 		if errors.As(err, &fe) && resp.Parameters.RetryAfter == 0 {
 			resp.Parameters.RetryAfter = fe.RetryAfter
 		}
-		return &apiError{Code: resp.Code, Description: resp.Description, RetryAfter: time.Duration(resp.Parameters.RetryAfter) * time.Second, err: err}
+		// A proxy in front of the API may echo the request line in its description.
+		return &apiError{Code: resp.Code, Description: c.redact(resp.Description), RetryAfter: time.Duration(resp.Parameters.RetryAfter) * time.Second, err: err}
 	}
 	if out == nil {
 		return nil
@@ -120,10 +178,10 @@ func (c *client) call(method string, payload map[string]any, out any) error {
 		Result json.RawMessage `json:"result"`
 	}
 	if err := json.Unmarshal(data, &resp); err != nil {
-		return fmt.Errorf("decode %s result: %w", method, err)
+		return fmt.Errorf("decode %s result: %w", method, c.scrub(err))
 	}
 	if err := json.Unmarshal(resp.Result, out); err != nil {
-		return fmt.Errorf("decode %s result: %w", method, err)
+		return fmt.Errorf("decode %s result: %w", method, c.scrub(err))
 	}
 	return nil
 }
@@ -154,12 +212,12 @@ func deliveryError(err error) error {
 func (c *client) download(fileID string, limit int64) ([]byte, bool, error) {
 	rc, err := c.bot.File(&tele.File{FileID: fileID})
 	if err != nil {
-		return nil, false, fmt.Errorf("download file: %w", err)
+		return nil, false, fmt.Errorf("download file: %w", c.scrub(err))
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("download file: %w", err)
+		return nil, false, fmt.Errorf("download file: %w", c.scrub(err))
 	}
 	if int64(len(data)) > limit {
 		return nil, true, nil

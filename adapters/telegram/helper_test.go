@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -229,11 +231,21 @@ func (e *emu) quiet(chat int64) {
 	}
 }
 
-// testLog sends the gateway's log to the test's.
-type testLog struct{ t *testing.T }
+// testLog sends the gateway's log to the test's, and fails the test on a line that holds
+// one of the secrets (the bot token, API keys): no log line may ever show them.
+type testLog struct {
+	t       *testing.T
+	secrets []string
+}
 
 func (l testLog) Write(p []byte) (int, error) {
-	l.t.Log(strings.TrimSpace(string(p)))
+	line := strings.TrimSpace(string(p))
+	for _, s := range l.secrets {
+		if s != "" && strings.Contains(line, s) {
+			l.t.Errorf("a log line shows a secret: %s", strings.ReplaceAll(line, s, "<SECRET>"))
+		}
+	}
+	l.t.Log(line)
 	return len(p), nil
 }
 
@@ -322,8 +334,9 @@ func newDesk(t *testing.T, apiURL string, maxBytes int64) *desk {
 	d.e = &emu{t: t, url: apiURL, token: token, history: map[int64][]botMsg{}, read: map[int64]int{}}
 	d.opts = telegram.Options{Token: token, APIURL: apiURL, StaffChatID: staffChat, DeskName: "Example Hosting",
 		PollTimeout: time.Second, RetryDelay: 50 * time.Millisecond, IdleDelay: 20 * time.Millisecond,
-		Pace:   telegram.Pace{PerChat: time.Millisecond, PerGroup: time.Millisecond, Overall: time.Microsecond},
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Pace: telegram.Pace{PerChat: time.Millisecond, PerGroup: time.Millisecond, Overall: time.Microsecond},
+		Logger: slog.New(slog.NewTextHandler(testLog{t: t, secrets: append(slices.Collect(maps.Values(keys)), token)},
+			&slog.HandlerOptions{Level: slog.LevelDebug}))}
 	return d
 }
 

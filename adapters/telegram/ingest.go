@@ -1,0 +1,189 @@
+package telegram
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	tele "gopkg.in/telebot.v3"
+
+	"helpdeskd/core"
+	"helpdeskd/gateway"
+)
+
+// draft is a message on its way into the pipeline.
+type draft struct {
+	ticket  int64 // the ticket it answers (0: a new ticket)
+	subject string
+	topic   *core.Topic
+	text    string
+	files   []fileRef
+	key     string
+	replyTo int // quote this message in the answer (staff chat)
+}
+
+// ingest applies a draft through the gateway's pipeline and says what happened.
+func (g *Gateway) ingest(ctx context.Context, chat, from int64, actor core.Actor, d draft, r *result) error {
+	answer := func(text string, ticket int64) {
+		r.answers = append(r.answers, message{chat: chat, text: text, ticket: ticket, replyTo: d.replyTo})
+	}
+	if d.ticket != 0 {
+		// The pipeline would open a new ticket for a ticket the sender may not see; in a
+		// chat that names the ticket explicitly, that is a mistake to point out instead.
+		if _, err := g.svc.VisibleTicket(ctx, actor, d.ticket); core.ErrorCode(err) == core.ENOTFOUND {
+			answer(notFound(d.ticket), 0)
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	atts, refusal := g.download(d.files)
+	if refusal != "" {
+		answer(refusal, 0)
+		return nil
+	}
+	text := d.text
+	if text == "" {
+		text = "(" + describeFiles(d.files) + ")"
+	}
+	out, err := g.pipe.Ingest(ctx, gateway.Inbound{Channel: core.ChannelTelegram, Key: d.key, TelegramUserID: from,
+		Subject: d.subject, Text: text, Attachments: atts, ReplyToTicket: d.ticket, Topic: d.topic})
+	if err != nil {
+		return err
+	}
+	if out.Result == gateway.ResultDuplicate {
+		// Applied before a crash, not finished: answer as then.
+		rec, err := g.store.Inbound(ctx, core.ChannelTelegram, d.key)
+		if err != nil {
+			return err
+		}
+		out = gateway.Outcome{Result: rec.Result, TicketID: rec.TicketID, Reason: rec.Reason}
+		if out.Result == gateway.ResultTicket && d.ticket != 0 {
+			out.Result = gateway.ResultFollowUp
+		}
+	}
+	switch out.Result {
+	case gateway.ResultReply:
+		answer(fmt.Sprintf("Added to ticket #%d.", out.TicketID), out.TicketID)
+	case gateway.ResultTicket:
+		answer(fmt.Sprintf("Ticket #%d is open: %s\nWe will answer here. Reply to this message to add to it.", out.TicketID,
+			gateway.CleanSubject(d.subject)), out.TicketID)
+	case gateway.ResultFollowUp:
+		answer(fmt.Sprintf("Ticket #%d is closed, so your message opened a new ticket #%d that refers to it.\n"+
+			"Reply to this message to add to the new ticket.", d.ticket, out.TicketID), out.TicketID)
+	default:
+		answer("Your message was not added: "+out.Reason, 0)
+	}
+	return nil
+}
+
+// filesOf lists a message's photo or document; a file over the limits refuses the whole
+// message, with the reason.
+func (g *Gateway) filesOf(m *tele.Message) ([]fileRef, string) {
+	var f fileRef
+	switch {
+	case m.Document != nil:
+		f = fileRef{ID: m.Document.FileID, Name: m.Document.FileName, MIME: m.Document.MIME, Size: m.Document.FileSize}
+		if f.Name == "" {
+			f.Name = "document"
+		}
+	case m.Photo != nil:
+		f = fileRef{ID: m.Photo.FileID, Name: "photo-" + itoa(int64(m.ID)) + ".jpg", MIME: "image/jpeg", Size: m.Photo.FileSize}
+	default:
+		return nil, ""
+	}
+	if f.ID == "" {
+		return nil, ""
+	}
+	if refusal := g.tooLarge(f, f.Size); refusal != "" {
+		return nil, refusal
+	}
+	return []fileRef{f}, ""
+}
+
+func (g *Gateway) limit() int64 { return min(g.svc.MaxAttachmentBytes(), BotDownloadLimit) }
+
+// tooLarge says why a file of size is refused ("" if it is not).
+func (g *Gateway) tooLarge(f fileRef, size int64) string {
+	max := g.svc.MaxAttachmentBytes()
+	switch {
+	case size > max:
+		return fmt.Sprintf("The file %q (%s) is larger than the %s limit, so nothing was added. "+
+			"Please send a smaller file, or a link to it.", core.SafeFileName(f.Name), core.HumanBytes(size), core.HumanBytes(max))
+	case size > BotDownloadLimit:
+		return fmt.Sprintf("The file %q (%s) is larger than the %s Telegram lets bots download, so nothing was added. "+
+			"Please send a smaller file, or a link to it.", core.SafeFileName(f.Name), core.HumanBytes(size), core.HumanBytes(BotDownloadLimit))
+	}
+	return ""
+}
+
+// download fetches the files; a file that cannot be fetched refuses the message (it is
+// the sender's to send again, not an update to retry forever).
+func (g *Gateway) download(files []fileRef) ([]gateway.File, string) {
+	var out []gateway.File
+	for _, f := range files {
+		data, over, err := g.c.download(f.ID, g.limit())
+		if err != nil {
+			g.log.Warn("telegram file download failed", "err", err)
+			return nil, fmt.Sprintf("I could not fetch the file %q from Telegram, so nothing was added. Please send it again.", core.SafeFileName(f.Name))
+		}
+		if over {
+			return nil, g.tooLarge(f, g.limit()+1)
+		}
+		out = append(out, gateway.File{Name: f.Name, ContentType: f.MIME, Size: int64(len(data)), Data: data})
+	}
+	return out, ""
+}
+
+func describeFiles(files []fileRef) string {
+	if len(files) == 1 && strings.HasPrefix(files[0].MIME, "image/") {
+		return "photo"
+	}
+	if len(files) > 0 {
+		return "file " + core.SafeFileName(files[0].Name)
+	}
+	return "empty message"
+}
+
+// checkSubject validates a subject typed in the chat. Control characters and line
+// separators become spaces: the API refuses them, but in a chat the customer's words are
+// kept and only made one line.
+func checkSubject(s string) (string, string) {
+	s = oneLine(s)
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		return "", "The subject must not be empty. Please send it as text."
+	case n > core.MaxSubjectChars:
+		return "", fmt.Sprintf("The subject is %d characters long; the limit is %d. Please send a shorter one.", n, core.MaxSubjectChars)
+	}
+	return s, ""
+}
+
+// subjectOf makes a subject from a message's first line.
+func subjectOf(text string, files []fileRef) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	if line = oneLine(line); line == "" {
+		return "Telegram: " + describeFiles(files)
+	}
+	return cut(line, 80)
+}
+
+// oneLine makes s a one-line subject: control characters and line separators become
+// spaces, runs of white space one space.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(core.CleanLine(s)), " ")
+}
+
+// cut shortens s to n characters, at a space where one is near, with an ellipsis.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	c := string(r[:n-1])
+	if i := strings.LastIndex(c, " "); i > len(c)/2 {
+		c = c[:i]
+	}
+	return c + "…"
+}
