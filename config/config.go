@@ -61,6 +61,15 @@ type Server struct {
 	// RateLimitBurst is how many it may make at once. 0 turns the limit off.
 	RateLimitPerSecond float64 `toml:"rate_limit_per_second"`
 	RateLimitBurst     int     `toml:"rate_limit_burst"`
+	// FailedAuthPerMinute is how many failed authentications (no key, a wrong key) one client
+	// address may have per minute on average; FailedAuthBurst how many at once. Past it the
+	// address is answered 429 before any key is looked up. 0 turns the limit off.
+	FailedAuthPerMinute float64 `toml:"failed_auth_per_minute"`
+	FailedAuthBurst     int     `toml:"failed_auth_burst"`
+	// Metrics serves GET /metrics; MetricsListen moves it to a listener of its own
+	// (host:port), "" keeping it on Listen.
+	Metrics       bool   `toml:"metrics"`
+	MetricsListen string `toml:"metrics_listen"`
 }
 
 // Database is where the SQLite file and the attachment blobs live.
@@ -99,8 +108,17 @@ type Email struct {
 	SecretFile  string `toml:"secret_file"`
 	// TopicByAddress maps a recipient address (lower case after Load) to a topic 0..MaxTopic.
 	TopicByAddress map[string]int `toml:"topic_by_address"`
-	IMAP           IMAP           `toml:"imap"`
-	SMTP           SMTP           `toml:"smtp"`
+	// TrustedAuthservIDs names our own receiving servers: only an Authentication-Results
+	// header with one of these authserv-ids, above every header a sender could have written,
+	// says whether a mail's From is genuine.
+	TrustedAuthservIDs []string `toml:"trusted_authserv_ids"`
+	// VerifyDKIM makes the daemon check DKIM signatures itself (DNS lookups per mail).
+	VerifyDKIM bool `toml:"verify_dkim"`
+	// RequireAuthenticatedStaff applies a staff member's mail only when it is authenticated
+	// or was sent to that staff member's own reply address.
+	RequireAuthenticatedStaff bool `toml:"require_authenticated_staff"`
+	IMAP                      IMAP `toml:"imap"`
+	SMTP                      SMTP `toml:"smtp"`
 }
 
 // TopicFor returns the topic configured for a recipient address, case-insensitively.
@@ -203,6 +221,11 @@ func Default() Config {
 			// script does not.
 			RateLimitPerSecond: 50,
 			RateLimitBurst:     100,
+			// A client with a mistyped key stops long before this; a key guesser is slowed
+			// to a few hundred tries an hour per address.
+			FailedAuthPerMinute: 10,
+			FailedAuthBurst:     20,
+			Metrics:             true,
 		},
 		Database: Database{
 			Path: "data/helpdeskd.db",
@@ -214,6 +237,8 @@ func Default() Config {
 			Address:     "support@example.com",
 			Name:        "Support",
 			ReplyTokens: true,
+			// A forged From of a staff member must not post a staff reply to a customer.
+			RequireAuthenticatedStaff: true,
 			IMAP: IMAP{
 				Port:             993,
 				Security:         SecurityTLS,
@@ -292,6 +317,14 @@ func (c *Config) normalize() error {
 	if len(c.Notify.StaffEmails) == 0 {
 		c.Notify.StaffEmails = nil
 	}
+	// authserv-ids compare case-insensitively (RFC 8601 §2.5).
+	var ids []string
+	for _, id := range c.Email.TrustedAuthservIDs {
+		if id = strings.ToLower(strings.TrimSpace(id)); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	c.Email.TrustedAuthservIDs = ids
 	c.Telegram.BotUsername = strings.TrimPrefix(c.Telegram.BotUsername, "@")
 	return nil
 }

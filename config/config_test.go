@@ -77,6 +77,10 @@ func TestDefault_IsValidAndHasSpecDefaults(t *testing.T) {
 		{"server.max_body_bytes", c.Server.MaxBodyBytes, int64(12 << 20)},
 		{"server.rate_limit_per_second", c.Server.RateLimitPerSecond, 50.0},
 		{"server.rate_limit_burst", c.Server.RateLimitBurst, 100},
+		{"server.failed_auth_per_minute", c.Server.FailedAuthPerMinute, 10.0},
+		{"server.failed_auth_burst", c.Server.FailedAuthBurst, 20},
+		{"server.metrics", c.Server.Metrics, true},
+		{"server.metrics_listen", c.Server.MetricsListen, ""},
 		{"database.path", c.Database.Path, "data/helpdeskd.db"},
 		{"database.attachments_dir", c.Database.AttachmentsDir, ""},
 		{"attachments.max_bytes", c.Attachments.MaxBytes, int64(10485760)},
@@ -166,6 +170,15 @@ max_body_bytes = 20_000_000
 			c.Server.ShutdownTimeout = Duration{90 * time.Second}
 			c.Server.ReadTimeout = Duration{0}
 			c.Server.MaxBodyBytes = 20_000_000
+		}},
+		{"server metrics and failed-auth limit", `
+[server]
+metrics_listen = "127.0.0.1:9090"
+failed_auth_per_minute = 0
+failed_auth_burst = 0
+`, func(c *Config) {
+			c.Server.MetricsListen = "127.0.0.1:9090"
+			c.Server.FailedAuthPerMinute, c.Server.FailedAuthBurst = 0, 0
 		}},
 		{"database and attachments", `
 database.path = "/var/lib/helpdeskd/db.sqlite"
@@ -280,6 +293,15 @@ func TestLoad_EnvOverrides(t *testing.T) {
 			func(c *Config) { c.Server.Listen = ":2" }},
 		{"the last of repeated variables wins", "", []string{"HELPDESKD_LOG_FORMAT=text", "HELPDESKD_LOG_FORMAT=json"},
 			func(c *Config) { c.Log.Format = "json" }},
+		{"metrics off and failed-auth limit", "", []string{"HELPDESKD_SERVER_METRICS=false", "HELPDESKD_SERVER_FAILED_AUTH_PER_MINUTE=2.5",
+			"HELPDESKD_SERVER_FAILED_AUTH_BURST=5"},
+			func(c *Config) {
+				c.Server.Metrics = false
+				c.Server.FailedAuthPerMinute = 2.5
+				c.Server.FailedAuthBurst = 5
+			}},
+		{"metrics on a listener of their own", "", []string{"HELPDESKD_SERVER_METRICS_LISTEN=127.0.0.1:9090"},
+			func(c *Config) { c.Server.MetricsListen = "127.0.0.1:9090" }},
 		{"other variables are ignored", "", []string{"PATH=/bin", "helpdeskd_server_listen=nope", "NOEQUALS",
 			EnvConfigFile + "=/etc/helpdeskd.toml", EnvTestPrefix + "IMAP_PORT=1143"},
 			func(*Config) {}},
@@ -419,6 +441,15 @@ func TestValidate_NamesTheBadKey(t *testing.T) {
 		{"listen port too big", func(c *Config) { c.Server.Listen = ":65536" }, "config: server.listen: must be host:port"},
 		{"negative rate limit", func(c *Config) { c.Server.RateLimitPerSecond = -1 }, "config: server.rate_limit_per_second: must be a number, 0 or more"},
 		{"rate limit without burst", func(c *Config) { c.Server.RateLimitBurst = 0 }, "config: server.rate_limit_burst: must be at least 1"},
+		{"negative failed-auth limit", func(c *Config) { c.Server.FailedAuthPerMinute = -1 }, "config: server.failed_auth_per_minute: must be a number, 0 or more"},
+		{"failed-auth limit not a number", func(c *Config) { c.Server.FailedAuthPerMinute = math.NaN() }, "config: server.failed_auth_per_minute: must be a number"},
+		{"failed-auth limit without burst", func(c *Config) { c.Server.FailedAuthBurst = 0 }, "config: server.failed_auth_burst: must be at least 1"},
+		{"negative failed-auth burst", func(c *Config) { c.Server.FailedAuthBurst = -1 }, "config: server.failed_auth_burst: must not be negative"},
+		{"metrics listen without port", func(c *Config) { c.Server.MetricsListen = "localhost" }, "config: server.metrics_listen: must be empty (metrics on server.listen) or host:port"},
+		{"metrics listen with a path", func(c *Config) { c.Server.MetricsListen = "127.0.0.1:9090/metrics" }, "config: server.metrics_listen: must be empty"},
+		{"metrics listen with metrics off", func(c *Config) { c.Server.Metrics = false; c.Server.MetricsListen = "127.0.0.1:9090" },
+			"config: server.metrics_listen: is set but server.metrics is false"},
+		{"metrics listen is the API listener", func(c *Config) { c.Server.MetricsListen = c.Server.Listen }, "config: server.metrics_listen: must differ from server.listen"},
 		{"zero shutdown timeout", func(c *Config) { c.Server.ShutdownTimeout = Duration{} }, "config: server.shutdown_timeout: must be greater than zero"},
 		{"negative read timeout", func(c *Config) { c.Server.ReadTimeout = Duration{-time.Second} }, "config: server.read_timeout: must not be negative"},
 		{"negative write timeout", func(c *Config) { c.Server.WriteTimeout = Duration{-time.Second} }, "config: server.write_timeout: must not be negative"},

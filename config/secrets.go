@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 )
 
@@ -51,4 +52,49 @@ func readSecretFiles(c *Config) error {
 
 func lastPart(key string) string {
 	return key[strings.LastIndex(key, ".")+1:]
+}
+
+// Warning is something the configuration allows but should not be left so. It never
+// contains a secret.
+type Warning struct {
+	Key string // dotted key, e.g. "telegram.token_file"
+	Msg string
+}
+
+func (w Warning) String() string { return w.Key + ": " + w.Msg }
+
+// Warnings lists the *_file secrets that users other than the daemon's may read (a group
+// or others read bit). Load reads them whatever their mode, so that a set-up that starts
+// keeps starting; the caller logs these at start-up so the operator tightens the mode.
+func (c Config) Warnings() []Warning {
+	if runtime.GOOS == "windows" {
+		return nil // no Unix modes; ACLs are not looked at
+	}
+	all := fields()
+	keys := make(map[string]bool, len(all))
+	for _, f := range all {
+		keys[f.key] = true
+	}
+	root := reflect.ValueOf(c)
+	var list []Warning
+	for _, f := range all {
+		base, ok := strings.CutSuffix(f.key, "_file")
+		if !ok || !keys[base] || f.typ.Kind() != reflect.String {
+			continue
+		}
+		path := root.FieldByIndex(f.index).String()
+		if path == "" {
+			continue
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			continue // Load reported it, or the file went away since: nothing to say here
+		}
+		if mode := fi.Mode().Perm(); mode&0o044 != 0 {
+			list = append(list, Warning{Key: f.key, Msg: fmt.Sprintf(
+				"the secret file %s is readable by group or others (mode %04o); make it readable by the daemon's user only (chmod 600)",
+				path, mode)})
+		}
+	}
+	return list
 }

@@ -89,6 +89,24 @@ func (c Config) validateServer(p *problems) {
 	} else if s.RateLimitPerSecond > 0 && s.RateLimitBurst == 0 {
 		p.add("server.rate_limit_burst", "must be at least 1 when server.rate_limit_per_second is set")
 	}
+	if s.FailedAuthPerMinute < 0 || math.IsNaN(s.FailedAuthPerMinute) || math.IsInf(s.FailedAuthPerMinute, 0) {
+		p.add("server.failed_auth_per_minute", "must be a number, 0 or more; 0 means no limit (got %v)", s.FailedAuthPerMinute)
+	}
+	if s.FailedAuthBurst < 0 {
+		p.add("server.failed_auth_burst", "must not be negative (got %d)", s.FailedAuthBurst)
+	} else if s.FailedAuthPerMinute > 0 && s.FailedAuthBurst == 0 {
+		p.add("server.failed_auth_burst", "must be at least 1 when server.failed_auth_per_minute is set")
+	}
+	if s.MetricsListen != "" {
+		switch host, port, err := net.SplitHostPort(s.MetricsListen); {
+		case err != nil || !validPort(port) || strings.ContainsAny(host, " /"):
+			p.add("server.metrics_listen", "must be empty (metrics on server.listen) or host:port such as 127.0.0.1:9090 (got %q)", s.MetricsListen)
+		case !s.Metrics:
+			p.add("server.metrics_listen", "is set but server.metrics is false: turn metrics on or leave metrics_listen empty")
+		case s.MetricsListen == s.Listen && port != "0":
+			p.add("server.metrics_listen", "must differ from server.listen (both are %q); leave it empty to serve metrics there", s.Listen)
+		}
+	}
 	switch limit := c.Attachments.MaxBytes; {
 	case limit <= 0:
 		p.add("attachments.max_bytes", "must be greater than zero (got %d)", limit)

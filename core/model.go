@@ -81,6 +81,9 @@ type Message struct {
 	// reply without its quoted history); empty when Body is all of it. Staff can always read
 	// it, so a customer's words are never out of sight because a quote was cut wrongly.
 	FullBody string
+	// Unverified marks a message whose sender the channel could not prove: a mail neither
+	// authenticated (DMARC/DKIM) nor sent to the author's own reply address. Staff see it.
+	Unverified bool
 	// Internal marks a staff-only note; Hidden a message hidden from the customer (kept).
 	Internal    bool
 	Hidden      bool

@@ -24,20 +24,33 @@ const APIKeyPrefix = "hdk_"
 // Authenticate returns the user of an API key. Returns EUNAUTHORIZED for a missing,
 // unknown or revoked key.
 func (s *Service) Authenticate(ctx context.Context, key string) (*User, error) {
+	u, _, err := s.AuthenticateKey(ctx, key)
+	return u, err
+}
+
+// AuthenticateKey is Authenticate that also returns the key's identity: the hash the key is
+// stored under, the same for every spelling of the key that authenticates (spaces around
+// it are trimmed), so that what is counted per key — the rate limit — cannot be reset by
+// respelling the key. Returns EUNAUTHORIZED for a missing, unknown or revoked key.
+func (s *Service) AuthenticateKey(ctx context.Context, key string) (*User, string, error) {
 	key = strings.TrimSpace(key)
 	if key == "" {
-		return nil, Errorf(EUNAUTHORIZED, "Missing API key: send X-API-Key or Authorization: Bearer.")
+		return nil, "", Errorf(EUNAUTHORIZED, "Missing API key: send X-API-Key or Authorization: Bearer.")
 	}
+	hash := HashAPIKey(key)
 	var u *User
 	err := s.store.Read(ctx, func(tx ReadTx) error {
 		var err error
-		u, err = tx.UserByAPIKeyHash(ctx, HashAPIKey(key))
+		u, err = tx.UserByAPIKeyHash(ctx, hash)
 		return err
 	})
 	if ErrorCode(err) == ENOTFOUND {
-		return nil, Errorf(EUNAUTHORIZED, "Invalid API key.")
+		return nil, "", Errorf(EUNAUTHORIZED, "Invalid API key.")
 	}
-	return u, err
+	if err != nil {
+		return nil, "", err
+	}
+	return u, hash, nil
 }
 
 // HashAPIKey returns the stored form of a key. Keys carry 256 random bits, so a plain
@@ -58,7 +71,7 @@ func requireAdmin(actor Actor) error {
 }
 
 func checkName(bad *fieldErrors, field, name string) string {
-	name = strings.TrimSpace(name)
+	name = oneLineField(name)
 	switch {
 	case name == "":
 		bad.add(field, "must not be empty")
@@ -66,6 +79,8 @@ func checkName(bad *fieldErrors, field, name string) string {
 		bad.add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(name) > MaxNameChars:
 		bad.add(field, "must be at most 200 characters")
+	case hasLineControl(name):
+		bad.add(field, lineControlMsg)
 	}
 	return name
 }

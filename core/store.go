@@ -140,4 +140,8 @@ type Blobs interface {
 	Put(ctx context.Context, r io.Reader, max int64) (hash string, size int64, err error)
 	// Open returns the bytes stored under hash; ENOTFOUND if there are none.
 	Open(ctx context.Context, hash string) (io.ReadCloser, error)
+	// Discard says that one Put of hash will never be referenced (its request failed), and
+	// removes the bytes unless something may still need them: bytes are shared by content,
+	// so another attachment, a kept raw mail or another upload in flight keeps them.
+	Discard(ctx context.Context, hash string) error
 }

@@ -2,12 +2,12 @@ package core
 
 import (
 	"context"
+	"errors"
 	"io"
 	"path"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -43,14 +43,27 @@ func (s *Service) StageFile(ctx context.Context, fileName, contentType string, r
 	return FileRef{FileName: SafeFileName(fileName), ContentType: safeContentType(contentType), Size: size, Hash: hash}, nil
 }
 
+// DiscardStaged gives up files staged for a use case that did not happen (the request
+// failed): their bytes are removed unless anything else references them. Errors leave
+// the bytes for the store's sweep and are returned for the log.
+func (s *Service) DiscardStaged(ctx context.Context, files []FileRef) error {
+	var errs []error
+	for _, f := range files {
+		if err := s.blobs.Discard(ctx, f.Hash); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // SafeFileName reduces a client-supplied name to a base name without path separators,
-// control characters or leading dots, at most MaxFileNameChars long; "file" if nothing
-// is left.
+// control characters, line separators, bidi controls (which disguise an extension) or
+// leading dots, at most MaxFileNameChars long; "file" if nothing is left.
 func SafeFileName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
 	name = strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || unicode.IsControl(r) || r == '/' || r == '"' {
+		if r == utf8.RuneError || lineControl(r) || bidiControl(r) || r == '/' || r == '"' {
 			return -1
 		}
 		return r
@@ -89,9 +102,22 @@ type NewTicket struct {
 	ServiceType  string
 	// Source, when set, makes the creation happen at most once per inbound message.
 	Source *Source
+	// Unverified: the channel could not prove the sender (Message.Unverified).
+	Unverified bool
 	// TellSender, when set, is queued as a notice to the actor on the channel it came from
 	// (e.g. which attachment was refused and why).
 	TellSender string
+	// MaxSubjectChars is the longest subject accepted; 0 means MaxSubjectChars. The
+	// compatibility API promises its clients longer subjects than the panel's.
+	MaxSubjectChars int
+}
+
+// subjectLimit is in.MaxSubjectChars, or the package's limit when unset.
+func (in *NewTicket) subjectLimit() int {
+	if in.MaxSubjectChars > 0 {
+		return in.MaxSubjectChars
+	}
+	return MaxSubjectChars
 }
 
 // CreateTicket opens a ticket for the actor in an account they belong to (staff: any).
@@ -102,14 +128,16 @@ type NewTicket struct {
 // EFORBIDDEN for an account the actor does not belong to, ENOTFOUND for a missing account.
 func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (*Ticket, error) {
 	var bad fieldErrors
-	subject := strings.TrimSpace(in.Subject)
+	subject := oneLineField(in.Subject)
 	switch n := utf8.RuneCountInString(subject); {
 	case n == 0:
 		bad.add("subject", "must not be empty")
-	case n > MaxSubjectChars:
-		bad.add("subject", "must be at most 200 characters")
+	case n > in.subjectLimit():
+		bad.add("subject", "must be at most "+itoa(int64(in.subjectLimit()))+" characters")
 	case !utf8.ValidString(subject):
 		bad.add("subject", "must be valid UTF-8")
+	case hasLineControl(subject):
+		bad.add("subject", lineControlMsg)
 	}
 	if strings.TrimSpace(in.Description) == "" {
 		bad.add("description", "must not be empty")
@@ -162,7 +190,7 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 			}
 		}
 		m := &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
-			Channel: actor.Channel, Body: in.Description, CreatedAt: now,
+			Channel: actor.Channel, Body: in.Description, Unverified: in.Unverified, CreatedAt: now,
 			Attachments: attachmentsOf(in.Files, now)}
 		if err := tx.CreateMessage(ctx, m); err != nil {
 			return err
@@ -321,7 +349,9 @@ type NewReply struct {
 	Body string
 	// FullBody is the whole text the reply was cut from, when Body is less (Message.FullBody).
 	FullBody string
-	Files []FileRef
+	// Unverified: the channel could not prove the sender (Message.Unverified).
+	Unverified bool
+	Files      []FileRef
 	// Internal makes a staff-only note (staff only).
 	Internal bool
 	// Source and TellSender as for NewTicket.
@@ -368,7 +398,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		}
 		now := s.clock.Now()
 		m = &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
-			Channel: actor.Channel, Body: in.Body, FullBody: in.FullBody, Internal: in.Internal, CreatedAt: now,
+			Channel: actor.Channel, Body: in.Body, FullBody: in.FullBody, Unverified: in.Unverified, Internal: in.Internal, CreatedAt: now,
 			Attachments: attachmentsOf(in.Files, now)}
 		if err := tx.CreateMessage(ctx, m); err != nil {
 			return err

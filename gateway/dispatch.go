@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -233,6 +234,16 @@ func (d *Dispatcher) render(ctx context.Context, n core.Notification) (Outgoing,
 				return err
 			}
 			in.recipient = u
+		} else if n.Channel == core.ChannelEmail && n.Recipient != "" {
+			// A staff alert goes to a configured address; when a staff user has it, their
+			// reply address proves the reply is theirs.
+			u, err := tx.UserByEmail(ctx, strings.ToLower(n.Recipient))
+			if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
+				return err
+			}
+			if u != nil && u.Role.IsStaff() {
+				in.recipient = u
+			}
 		}
 		return nil
 	})

@@ -68,7 +68,7 @@ func TestDispatcher_DeliversWithThreadingHeaders(t *testing.T) {
 		"subject tag":        conf.Subject == tag+"Printer on fire",
 		"reply marker first": strings.HasPrefix(conf.Text, gateway.ReplyMarker),
 		"panel link":         strings.Contains(conf.Text, "https://panel.test/support/"+itoa(out.TicketID)),
-		"reply-to token":     conf.ReplyTo == gateway.ReplyAddress(support, secret, out.TicketID),
+		"reply-to token":     conf.ReplyTo == gateway.ReplyAddress(support, secret, out.TicketID, d.ann.ID),
 		"message id":         conf.MessageID == gateway.NotificationMessageID(conf.NotificationID, "helpdesk.test"),
 		"in-reply-to":        conf.InReplyTo == gateway.ThreadRoot(out.TicketID, "helpdesk.test"),
 		"references":         len(conf.References) == 2 && conf.References[0] == "orig@customer.test",

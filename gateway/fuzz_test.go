@@ -22,9 +22,9 @@ func FuzzThreading(f *testing.F) {
 		if id, ok := TicketFromSubject(subject); ok && id <= 0 {
 			t.Fatalf("TicketFromSubject(%q) = %d", subject, id)
 		}
-		if id, ok := TicketFromAddress(addr, "support@helpdesk.test", secret); ok {
-			if want := ReplyAddress("support@helpdesk.test", secret, id); !strings.EqualFold(strings.TrimSpace(addr), want) {
-				t.Fatalf("address %q accepted for ticket %d, but its reply address is %q", addr, id, want)
+		if id, user, ok := TicketFromAddress(addr, "support@helpdesk.test", secret); ok {
+			if want := ReplyAddress("support@helpdesk.test", secret, id, user); !strings.EqualFold(strings.TrimSpace(addr), want) {
+				t.Fatalf("address %q accepted for ticket %d user %d, but its reply address is %q", addr, id, user, want)
 			}
 		}
 		if id, ok := TicketFromThreadRoot(addr, "helpdesk.test"); ok && id <= 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,11 @@ type PipelineOptions struct {
 	TopicFor func(addr string) (core.Topic, bool)
 	// NoticesPerDay bounds automatic answers to one address (default 1).
 	NoticesPerDay int
-	Logger        *slog.Logger
+	// RequireAuthenticatedStaff applies a staff user's mail only when the channel proved the
+	// sender (Inbound.Authenticated) or it was sent to that user's own reply address: a From
+	// is easily forged, and a staff reply goes out to the customer under our name.
+	RequireAuthenticatedStaff bool
+	Logger                    *slog.Logger
 }
 
 // Pipeline applies inbound messages: dedupe → robots → sender → thread → apply.
@@ -108,7 +113,9 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 		return p.bounce(ctx, in, rec)
 	}
 	if in.Automatic || in.NullSender {
-		return p.reject(ctx, rec, ResultIgnored, "automatic message (auto-reply, list or mailer daemon)", "", in)
+		// Before the sender is looked up: a known customer's auto-reply is kept and listed
+		// too, since answering it would feed a loop.
+		return p.reject(ctx, rec, ResultIgnored, robotReason(in), "", in)
 	}
 
 	// 3. Who sent it.
@@ -134,6 +141,15 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 	ticket, err := p.thread(ctx, actor, in)
 	if err != nil {
 		return Outcome{}, err
+	}
+
+	// Whether the sender is proven: a chat user is linked; a mail is authenticated, or was sent
+	// to the reply address we made for this very user and ticket, so its sender read our mail.
+	verified := in.Channel != core.ChannelEmail || in.Authenticated || p.ownReplyAddress(in, user, ticket)
+	if user.Role.IsStaff() && !verified && p.opts.RequireAuthenticatedStaff {
+		return p.reject(ctx, rec, ResultRejected, "staff mail not authenticated",
+			"Your mail was not applied: the desk could not verify that it comes from you (no DMARC or DKIM pass, "+
+				"and it was not sent to your own reply address). Reply to the notification you received, or answer in the panel.", in)
 	}
 
 	// 5 and 6. The text and the files. An answer on a ticket keeps what is new; a new
@@ -171,7 +187,7 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 		if body == "" && len(files) == 0 {
 			body = "(empty message)"
 		}
-		_, _, err := p.svc.Reply(ctx, actor, core.TicketRef{ID: ticket.ID}, core.NewReply{Body: body, FullBody: full, Files: files, Source: src, TellSender: tell})
+		_, _, err := p.svc.Reply(ctx, actor, core.TicketRef{ID: ticket.ID}, core.NewReply{Body: body, FullBody: full, Unverified: !verified, Files: files, Source: src, TellSender: tell})
 		if err == nil {
 			return Outcome{Result: ResultReply, TicketID: ticket.ID}, nil
 		}
@@ -182,7 +198,7 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 		ticket.Status = core.StatusClosed
 	}
 
-	nt := core.NewTicket{Subject: CleanSubject(in.Subject), Description: body, Files: files, Source: src, TellSender: tell}
+	nt := core.NewTicket{Subject: CleanSubject(in.Subject), Description: body, Files: files, Source: src, TellSender: tell, Unverified: !verified}
 	if nt.Description == "" {
 		nt.Description = "(no text)"
 	}
@@ -264,17 +280,37 @@ func (p *Pipeline) reject(ctx context.Context, rec core.InboundRecord, result, r
 	return Outcome{Result: result, Reason: reason}, nil
 }
 
-// bounce marks the notification a delivery report is about.
+// robotReason is what the inbound list says of a robot's mail.
+func robotReason(in Inbound) string {
+	switch {
+	case in.AutomaticReason != "":
+		return "automatic message: " + in.AutomaticReason
+	case in.NullSender:
+		return "automatic message: mailer daemon or null return path"
+	}
+	return "automatic message"
+}
+
+// bounce marks the notification a delivery report is about. From may be empty: a bounce
+// needs no sender, it is never answered.
 func (p *Pipeline) bounce(ctx context.Context, in Inbound, rec core.InboundRecord) (Outcome, error) {
 	rec.Result = ResultBounce
 	r := in.Report
 	reason := strings.TrimSpace(fmt.Sprintf("delivery report: %s %s %s", r.Action, r.Status, r.Recipient))
 	rec.Reason = reason
+	// The returned message's ID first; a bounce that returned nothing may still answer our
+	// mail by In-Reply-To or References. A report naming none of ours is still a bounce.
 	var n *core.Notification
-	if r.OriginalMessageID != "" {
-		var err error
-		n, err = p.store.NotificationByRef(ctx, r.OriginalMessageID)
-		if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
+	refs := append(append([]string{r.OriginalMessageID}, in.InReplyTo...), reversed(in.References)...)
+	for _, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		found, err := p.store.NotificationByRef(ctx, canonicalRef(ref, p.domain()))
+		if err == nil {
+			n = found
+			break
+		} else if core.ErrorCode(err) != core.ENOTFOUND {
 			return Outcome{}, err
 		}
 	}
@@ -303,7 +339,7 @@ func (p *Pipeline) thread(ctx context.Context, actor core.Actor, in Inbound) (*c
 	}
 	if p.opts.Secret != nil {
 		for _, to := range in.To {
-			if id, ok := TicketFromAddress(to, p.opts.Address, p.opts.Secret); ok {
+			if id, _, ok := TicketFromAddress(to, p.opts.Address, p.opts.Secret); ok {
 				candidates = append(candidates, id)
 			}
 		}
@@ -314,7 +350,7 @@ func (p *Pipeline) thread(ctx context.Context, actor core.Actor, in Inbound) (*c
 			candidates = append(candidates, id)
 			continue
 		}
-		n, err := p.store.NotificationByRef(ctx, ref)
+		n, err := p.store.NotificationByRef(ctx, canonicalRef(ref, p.domain()))
 		if err == nil && n.TicketID != 0 {
 			candidates = append(candidates, n.TicketID)
 		} else if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
@@ -334,6 +370,20 @@ func (p *Pipeline) thread(ctx context.Context, actor core.Actor, in Inbound) (*c
 		}
 	}
 	return nil, nil
+}
+
+// ownReplyAddress reports whether the message was sent to the reply address made for user on
+// ticket t.
+func (p *Pipeline) ownReplyAddress(in Inbound, user *core.User, t *core.Ticket) bool {
+	if t == nil || p.opts.Secret == nil {
+		return false
+	}
+	for _, to := range in.To {
+		if tid, uid, ok := TicketFromAddress(to, p.opts.Address, p.opts.Secret); ok && tid == t.ID && uid == user.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // stage keeps the attachments that fit and describes the ones that do not.
@@ -379,6 +429,25 @@ func accountOf(u *core.User) int64 {
 		return u.AccountIDs[0]
 	}
 	return 0
+}
+
+// canonicalRef undoes what a client may do to one of our Message-IDs (Apple Mail and some
+// webmails lower- or upper-case it): an ID of our own notification form is looked up as we
+// wrote it; any other is looked up as it is.
+func canonicalRef(ref, domain string) string {
+	rest, ok := strings.CutPrefix(strings.ToLower(ref), "helpdeskd.n")
+	if !ok {
+		return ref
+	}
+	num, dom, ok := strings.Cut(rest, "@")
+	if !ok || dom != domain {
+		return ref
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return ref
+	}
+	return NotificationMessageID(n, domain)
 }
 
 func reversed(s []string) []string {

@@ -111,7 +111,7 @@ func TestIngest_NewTicketThenRepliesByEveryThreadingRule(t *testing.T) {
 	}
 
 	token := mail("m2@customer.test", "ann@customer.test", "anything", "By token.")
-	token.To = []string{gateway.ReplyAddress(support, secret, id)}
+	token.To = []string{gateway.ReplyAddress(support, secret, id, 0)}
 	inReplyTo := mail("m3@customer.test", "ann@customer.test", "anything", "By thread.")
 	inReplyTo.References = []string{"unrelated@x", gateway.ThreadRoot(id, "helpdesk.test")}
 	bySubject := mail("m4@customer.test", "ann@customer.test", "Re: [#"+itoa(id)+"] Site down", "By tag.\n\nOn Mon, Support wrote:\n> "+gateway.ReplyMarker+"\n> old")
@@ -324,5 +324,68 @@ func TestIngest_ReopeningsByMailAreLimited(t *testing.T) {
 	}
 	if n := d.count(t, `SELECT count(*) FROM notifications WHERE event = 'notice'`); n != 0 {
 		t.Fatalf("%d notices sent to a possible robot", n)
+	}
+}
+
+// TestIngest_BouncesWithoutSender: a bounce needs no From. It marks the notification its
+// returned message names, or the one its In-Reply-To names; one about no mail of ours is
+// still recorded as a bounce; none of them queues anything.
+func TestIngest_BouncesWithoutSender(t *testing.T) {
+	d := newDesk(t)
+	id := d.ingest(t, mail("bw0@x", "ann@customer.test", "Help", "please")).TicketID
+	var nid int64
+	raw, _ := sql.Open("sqlite", d.db.Path())
+	raw.QueryRow(`SELECT id FROM notifications WHERE ticket_id = ? AND recipient = 'ann@customer.test'`, id).Scan(&nid)
+	raw.Close()
+	ref := gateway.NotificationMessageID(nid, "helpdesk.test")
+	if err := d.db.SetMessageRef(ctx, nid, ref); err != nil {
+		t.Fatal(err)
+	}
+	before := d.count(t, `SELECT count(*) FROM notifications`)
+	for _, tc := range []struct {
+		name      string
+		report    gateway.DeliveryReport
+		inReplyTo []string
+		marks     bool
+	}{
+		{"unknown original", gateway.DeliveryReport{OriginalMessageID: "other@else.test", Action: "failed"}, nil, false},
+		{"delayed", gateway.DeliveryReport{OriginalMessageID: ref, Action: "delayed"}, nil, false},
+		{"by In-Reply-To", gateway.DeliveryReport{Action: "failed", Recipient: "ann@customer.test"}, []string{"x@else.test", ref}, true},
+	} {
+		in := mail("bw-"+strings.ReplaceAll(tc.name, " ", "-")+"@mx", "", "Undelivered Mail Returned to Sender", "")
+		in.NullSender, in.Automatic, in.AutomaticReason = true, true, "delivery report"
+		in.Report, in.InReplyTo = &tc.report, tc.inReplyTo
+		out := d.ingest(t, in)
+		if out.Result != gateway.ResultBounce {
+			t.Fatalf("%s: %+v", tc.name, out)
+		}
+		bounced := d.count(t, `SELECT count(*) FROM notifications WHERE id = ? AND state = 'bounced'`, nid) == 1
+		if bounced != tc.marks {
+			t.Fatalf("%s: notification bounced %v, want %v", tc.name, bounced, tc.marks)
+		}
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications`); n != before {
+		t.Fatalf("bounces queued %d notifications", n-before)
+	}
+	if list, err := d.db.InboundByResult(ctx, gateway.ResultBounce, 10); err != nil || len(list) != 3 {
+		t.Fatalf("bounce list: %v %+v", err, list)
+	}
+}
+
+// TestIngest_KnownCustomersAutoReplyListedWithItsSign: a known customer's auto-reply is not
+// answered either, and staff see which sign made it one.
+func TestIngest_KnownCustomersAutoReplyListedWithItsSign(t *testing.T) {
+	d := newDesk(t)
+	in := mail("vac@x", "ann@customer.test", "Auto reply: [#1] Help", "I am on holiday.")
+	in.Automatic, in.AutomaticReason = true, "X-Apple-Action (Apple vacation reply)"
+	if out := d.ingest(t, in); out.Result != gateway.ResultIgnored {
+		t.Fatalf("auto-reply: %+v", out)
+	}
+	list, err := d.db.InboundByResult(ctx, gateway.ResultIgnored, 10)
+	if err != nil || len(list) != 1 || list[0].Reason != "automatic message: X-Apple-Action (Apple vacation reply)" {
+		t.Fatalf("ignored list: %v %+v", err, list)
+	}
+	if n := d.count(t, `SELECT count(*) FROM notifications`); n != 0 {
+		t.Fatalf("%d notifications for an auto-reply", n)
 	}
 }

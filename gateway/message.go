@@ -34,12 +34,21 @@ type Inbound struct {
 	// InReplyTo and References hold message IDs without angle brackets.
 	InReplyTo  []string
 	References []string
-	// Automatic is set when a header says a robot sent it (Auto-Submitted other than "no",
-	// Precedence bulk/junk/list, X-Autoreply, X-Auto-Response-Suppress, List-Id, …).
+	// Automatic is set when a robot sent it: a header only robots write (Auto-Submitted
+	// other than "no", Precedence bulk/junk/list, List-*, X-Autoreply, …), a noreply
+	// sender, an auto-reply subject, a report or complaint. Such mail is never answered.
 	Automatic bool
-	// NullSender is set for an empty or MAILER-DAEMON return path.
+	// AutomaticReason says which sign made it Automatic, for staff ("" when not).
+	AutomaticReason string
+	// Authenticated is set when the channel proved the sender: for mail, a DMARC pass or an
+	// aligned DKIM signature, as our own receiving server or the daemon checked it. A From
+	// alone proves nothing.
+	Authenticated bool
+	// NullSender is set for an empty or MAILER-DAEMON return path or From, and for every
+	// delivery report.
 	NullSender bool
-	// Report is set for a delivery status notification (multipart/report).
+	// Report is set for a delivery status notification: a multipart/report, or a plain
+	// bounce from a mail system. From may then be empty.
 	Report *DeliveryReport
 	// Attachments in order; a file over the size limit has TooLarge set and no Data.
 	Attachments []File

@@ -124,7 +124,7 @@ func render(o RenderOptions, in renderInput) Outgoing {
 		if t != nil {
 			refs = append(refs, ThreadRoot(t.ID, domain))
 			if o.Secret != nil {
-				out.ReplyTo = ReplyAddress(o.Address, o.Secret, t.ID)
+				out.ReplyTo = ReplyAddress(o.Address, o.Secret, t.ID, recipientID(in))
 			}
 		}
 		if n.InReplyTo != "" && n.InReplyTo != in.origin {
@@ -142,6 +142,15 @@ func render(o RenderOptions, in renderInput) Outgoing {
 		}
 	}
 	return out
+}
+
+// recipientID is the user a notification goes to: its own recipient, or the user whose
+// address a staff alert is sent to; 0 for an address of no user.
+func recipientID(in renderInput) int64 {
+	if in.recipient != nil {
+		return in.recipient.ID
+	}
+	return in.n.UserID
 }
 
 // NotificationMessageID is the Message-ID of notification id.

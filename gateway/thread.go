@@ -22,47 +22,68 @@ const tokenLen = 10
 
 var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// ReplyToken returns the token of a ticket: an HMAC of its ID under the server secret.
-func ReplyToken(secret []byte, ticketID int64) string {
+// ReplyToken returns the token of a ticket's reply address for one recipient user: an HMAC
+// of both under the server secret. userID 0 gives the token of the ticket alone, used for a
+// recipient who is no user (and by notifications sent before tokens named their recipient).
+func ReplyToken(secret []byte, ticketID, userID int64) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("helpdeskd reply token " + strconv.FormatInt(ticketID, 10)))
+	if userID != 0 {
+		m.Write([]byte(" user " + strconv.FormatInt(userID, 10)))
+	}
 	return strings.ToLower(tokenEncoding.EncodeToString(m.Sum(nil))[:tokenLen])
 }
 
-// ReplyAddress returns support+<id>-<token>@domain for the support address.
-func ReplyAddress(support string, secret []byte, ticketID int64) string {
+// ReplyAddress returns the address a recipient answers ticketID at:
+// support+<ticket>-<user>-<token>@domain, or support+<ticket>-<token>@domain for userID 0.
+// Since the token binds the recipient too, a reply to it from that user's address shows the
+// sender received our notification: a forger of the From would have to have read it.
+func ReplyAddress(support string, secret []byte, ticketID, userID int64) string {
 	local, domain, ok := strings.Cut(support, "@")
 	if !ok {
 		return support
 	}
-	return local + "+" + strconv.FormatInt(ticketID, 10) + "-" + ReplyToken(secret, ticketID) + "@" + domain
+	detail := strconv.FormatInt(ticketID, 10)
+	if userID != 0 {
+		detail += "-" + strconv.FormatInt(userID, 10)
+	}
+	return local + "+" + detail + "-" + ReplyToken(secret, ticketID, userID) + "@" + domain
 }
 
-// TicketFromAddress returns the ticket ID of a reply address of support whose token is
-// right; ok is false for any other address or a wrong token.
-func TicketFromAddress(addr, support string, secret []byte) (int64, bool) {
+// TicketFromAddress returns the ticket, and the recipient user it was made for (0 for none),
+// of a reply address of support whose token is right; ok is false for any other address or a
+// wrong token.
+func TicketFromAddress(addr, support string, secret []byte) (ticketID, userID int64, ok bool) {
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	local, domain, ok := strings.Cut(addr, "@")
 	slocal, sdomain, sok := strings.Cut(strings.ToLower(support), "@")
 	if !ok || !sok || domain != sdomain {
-		return 0, false
+		return 0, 0, false
 	}
 	detail, ok := strings.CutPrefix(local, slocal+"+")
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	idText, token, ok := strings.Cut(detail, "-")
-	if !ok {
-		return 0, false
+	parts := strings.Split(detail, "-")
+	if len(parts) != 2 && len(parts) != 3 {
+		return 0, 0, false
 	}
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, false
+	ids := make([]int64, len(parts)-1)
+	for i := range ids {
+		n, err := strconv.ParseInt(parts[i], 10, 64)
+		if err != nil || n <= 0 {
+			return 0, 0, false
+		}
+		ids[i] = n
 	}
-	if !hmac.Equal([]byte(token), []byte(ReplyToken(secret, id))) {
-		return 0, false
+	ticketID = ids[0]
+	if len(ids) == 2 {
+		userID = ids[1]
 	}
-	return id, true
+	if !hmac.Equal([]byte(parts[len(parts)-1]), []byte(ReplyToken(secret, ticketID, userID))) {
+		return 0, 0, false
+	}
+	return ticketID, userID, true
 }
 
 // ThreadRoot is the Message-ID every notification of a ticket names in References, so
@@ -113,7 +134,9 @@ func CleanSubject(s string) string {
 		}
 		s = t
 	}
-	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "")), " ")
+	// Whatever the channel let through, a subject is one line: control characters and line
+	// separators become spaces (core refuses them).
+	s = strings.Join(strings.Fields(core.CleanLine(strings.ToValidUTF8(s, ""))), " ")
 	if utf8.RuneCountInString(s) > core.MaxSubjectChars {
 		s = strings.TrimSpace(string([]rune(s)[:core.MaxSubjectChars]))
 	}

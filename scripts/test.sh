@@ -100,5 +100,27 @@ if [ -z "${HELPDESKD_TEST_TELEGRAM_API:-}" ]; then
 	fi
 fi
 
+# The OpenAPI linters (npm packages @redocly/cli and @apidevtools/swagger-cli) that
+# TestOpenAPI_PassesLinters runs on the served document: installed into .cache/node beside
+# telegram-test-api, at the pinned versions. Without node and npm (and no root to install
+# them) that test skips and says so.
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	say "installing node and npm"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } >/dev/null 2>&1 ||
+		echo "could not install node and npm: the OpenAPI lint test will skip" >&2
+fi
+oa_modules="$PWD/.cache/node/node_modules"
+oa_installed() { grep -qs "\"version\": \"$2\"" "$oa_modules/$1/package.json"; }
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+	! { oa_installed @redocly/cli 2.77.0 && oa_installed @apidevtools/swagger-cli 4.0.4; }; then
+	say "installing @redocly/cli and @apidevtools/swagger-cli"
+	mkdir -p .cache/node
+	npm install --prefix .cache/node --no-audit --no-fund --loglevel=error \
+		@redocly/cli@2.77.0 @apidevtools/swagger-cli@4.0.4 >/dev/null ||
+		echo "npm install of the OpenAPI linters failed: the OpenAPI lint test will skip" >&2
+fi
+# Redocly would otherwise phone home and check for updates on every run.
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
+
 say "go test -race"
 go test -race -count=1 -timeout 20m ./... "$@"

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,7 +17,8 @@ import (
 // The compatibility API (seed 003): POST /v1/support/tickets and GET
 // /v1/support/tickets/{id} in that system's own shape — a bare JSON object with snake_case
 // fields, not the envelope — for clients written against it. The rules of core apply as
-// everywhere; the seed's own limits (subject 3–255, message at least 5) are checked first.
+// everywhere, except that subjects may be as long as the seed allows; the seed's own
+// limits (subject 3–255, message at least 5) are checked first.
 
 // compatPrefix starts every compatibility route; writeError answers those in compat shape.
 const compatPrefix = "/v1/"
@@ -133,33 +136,26 @@ func (s *server) compatCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var bad fieldErrs
-	dept := optInt(&bad, "department_id", strings.TrimSpace(f.values["department_id"]), 64)
-	if dept == nil && f.values["department_id"] == "" {
-		bad.add("department_id", "is required")
-	} else if dept != nil && *dept <= 0 {
-		bad.add("department_id", "must be a positive integer")
-	}
+	dept := compatID(&bad, "department_id", f.values["department_id"], true)
 	subject := strings.TrimSpace(f.values["subject"])
 	if n := utf8.RuneCountInString(subject); n < compatMinSubject || n > compatMaxSubject {
-		bad.add("subject", "must be from 3 to 255 characters")
+		bad.add("subject", fmt.Sprintf("must be from %d to %d characters", compatMinSubject, compatMaxSubject))
 	}
 	if utf8.RuneCountInString(strings.TrimSpace(f.values["message"])) < compatMinMessage {
-		bad.add("message", "must be at least 5 characters")
+		bad.add("message", fmt.Sprintf("must be at least %d characters", compatMinMessage))
 	}
-	service := optInt(&bad, "service_id", strings.TrimSpace(f.values["service_id"]), 64)
+	service := compatID(&bad, "service_id", f.values["service_id"], false)
 	if err := bad.err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	in := core.NewTicket{AccountID: accountID, Subject: subject, Description: f.values["message"],
-		DepartmentID: *dept, ServiceType: f.values[compatServiceType], Files: f.files()}
-	if service != nil {
-		in.PropertyID = *service
-	}
+		DepartmentID: dept, PropertyID: service, ServiceType: strings.TrimSpace(f.values[compatServiceType]), Files: f.files(),
+		MaxSubjectChars: compatMaxSubject}
 	actor := actorOf(r)
 	t, err := s.svc.CreateTicket(r.Context(), actor, in)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, compatFields(err))
 		return
 	}
 	d, work, err := s.svc.TicketWithWork(r.Context(), actor, core.TicketRef{ID: t.ID, AccountID: t.AccountID})
@@ -169,6 +165,49 @@ func (s *server) compatCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", compatPrefix+"support/tickets/"+strconv.FormatInt(t.ID, 10))
 	s.writeCompat(w, r, http.StatusOK, toCompatTicket(d, work))
+}
+
+// compatID reads an ID field of the form: blank (spaces only, as a form may send) is
+// absent — "is required" when required — and anything else must be a positive integer (0
+// is also accepted as absent where the field is optional).
+func compatID(bad *fieldErrs, name, v string, required bool) int64 {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		if required {
+			bad.add(name, "is required")
+		}
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err != nil:
+		bad.add(name, "must be an integer")
+	case n < 0 || n == 0 && required:
+		bad.add(name, "must be a positive integer")
+	}
+	return n
+}
+
+// compatNames are core's names of fields the compatibility API calls otherwise.
+var compatNames = map[string]string{"departmentId": "department_id", "propertyId": "service_id", "description": "message"}
+
+// compatFields renames core's fields in err to the names the compatibility client sent.
+func compatFields(err error) error {
+	var ce *core.Error
+	if !errors.As(err, &ce) || len(ce.Fields) == 0 {
+		return err
+	}
+	out := *ce
+	out.Fields = make([]string, len(ce.Fields))
+	for i, f := range ce.Fields {
+		name, text, _ := strings.Cut(f, ": ")
+		if to, ok := compatNames[name]; ok {
+			f = to + ": " + text
+		}
+		out.Fields[i] = f
+	}
+	out.Message = strings.Replace(out.Message, ce.Fields[0], out.Fields[0], 1)
+	return &out
 }
 
 // GET /v1/support/tickets/{id}[?accountId=N] — a ticket the caller may see, with the

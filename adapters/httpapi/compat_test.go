@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"helpdeskd/core"
 )
@@ -172,14 +174,28 @@ func TestCompat_ValidationAndAccountChoice(t *testing.T) {
 		field  string
 	}{
 		{"subject too short", with("subject", "ab"), 400, "subject"},
-		{"subject over 255", with("subject", string(make([]byte, 256))), 400, "subject"},
-		{"subject over core's 200", with("subject", string(slices.Repeat([]byte("x"), 230))), 400, "subject"},
+		{"subject blank", with("subject", "     "), 400, "subject"},
+		{"subject over 255", with("subject", strings.Repeat("x", 256)), 400, "subject"},
+		{"subject over 255 letters of two bytes", with("subject", strings.Repeat("é", 256)), 400, "subject"},
 		{"message too short", with("message", "hey"), 400, "message"},
+		{"message blank", with("message", "        "), 400, "message"},
 		{"department missing", with("department_id", "-"), 400, "department_id"},
+		{"department empty", with("department_id", ""), 400, "department_id"},
+		{"department blank", with("department_id", "   "), 400, "department_id"},
+		{"department tab and newline", with("department_id", "\t\r\n"), 400, "department_id"},
 		{"department not a number", with("department_id", "two"), 400, "department_id"},
-		{"department unknown", with("department_id", "9"), 400, "departmentId"},
-		{"service of another account", with("service_id", itoa(propB)), 400, "propertyId"},
+		{"department a fraction", with("department_id", "2.5"), 400, "department_id"},
+		{"department zero", with("department_id", "0"), 400, "department_id"},
+		{"department negative", with("department_id", "-2"), 400, "department_id"},
+		{"department past int64", with("department_id", "9223372036854775808"), 400, "department_id"},
+		{"department unknown", with("department_id", "9"), 400, "department_id"},
+		{"service not a number", with("service_id", "abc"), 400, "service_id"},
+		{"service negative", with("service_id", "-1"), 400, "service_id"},
+		{"service of another account", with("service_id", itoa(propB)), 400, "service_id"},
 		{"empty service fields are absent", with("service_id", ""), 200, ""},
+		{"blank service fields are absent", with("service_id", "  "), 200, ""},
+		{"blank service type is absent", with("service_type", " \t "), 200, ""},
+		{"department padded", with("department_id", " 2 "), 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,6 +212,9 @@ func TestCompat_ValidationAndAccountChoice(t *testing.T) {
 				}
 			}
 		})
+	}
+	if strings.Contains(e.logs.String(), "panic") || strings.Contains(e.logs.String(), "internal error") {
+		t.Errorf("a refused form was logged as a server failure:\n%s", e.logs.String())
 	}
 	ct, body := form(good)
 	if status, _, raw := e.compatCall("POST", "/v1/support/tickets", e.alice, "application/json", body); status != 415 {
@@ -231,4 +250,54 @@ func TestCompat_ValidationAndAccountChoice(t *testing.T) {
 	if status != 200 || e.detail(e.bob, acctB, tk.ID).AccountID != acctB {
 		t.Fatalf("default account: %d %s", status, raw)
 	}
+}
+
+// TestCompat_SubjectsOfThreeTo255CharactersAreKeptWhole: the seed promises 3–255 characters,
+// longer than the panel's 200; such a subject is accepted and kept whole, whichever way the
+// ticket is read back. The panel's own endpoint keeps its 1–200.
+func TestCompat_SubjectsOfThreeTo255CharactersAreKeptWhole(t *testing.T) {
+	e := newEnv(t)
+	e.putDepartment(2, "tech-support")
+	tests := []struct {
+		name, subject string
+	}{
+		{"shortest", "abc"},
+		{"core's limit", strings.Repeat("s", 200)},
+		{"just past core's limit", strings.Repeat("s", 201)},
+		{"longest", strings.Repeat("s", 255)},
+		{"longest in two-byte letters", strings.Repeat("ж", 255)},
+		{"longest with spaces around", "  " + strings.Repeat("q", 255) + "  "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ct, body := multipartBody(t, field("department_id", "2"), field("subject", tt.subject), field("message", "Hello world"))
+			status, _, raw := e.compatCall("POST", "/v1/support/tickets", e.alice, ct, body)
+			if status != http.StatusOK {
+				t.Fatalf("%d %s", status, raw)
+			}
+			var tk struct {
+				ID      int64
+				Subject string
+			}
+			json.Unmarshal(raw, &tk)
+			want := strings.TrimSpace(tt.subject)
+			if tk.Subject != want {
+				t.Fatalf("answered subject of %d characters, want %d", utf8.RuneCountInString(tk.Subject), utf8.RuneCountInString(want))
+			}
+			if got := e.detail(e.alice, acctA, tk.ID).Subject; got != want {
+				t.Fatalf("panel reads a subject of %d characters, want %d", utf8.RuneCountInString(got), utf8.RuneCountInString(want))
+			}
+			_, _, raw = e.compatCall("GET", fmt.Sprintf("/v1/support/tickets/%d", tk.ID), e.alice, "", nil)
+			json.Unmarshal(raw, &tk)
+			if tk.Subject != want {
+				t.Fatal("compat GET cut the subject")
+			}
+		})
+	}
+	r := e.json("POST", fmt.Sprintf("/api/Ticket?accountId=%d", acctA), e.alice, map[string]any{"subject": strings.Repeat("s", 201), "description": "d"})
+	expect(t, r, http.StatusBadRequest)
+	if !r.hasError("subject: must be at most 200 characters") {
+		t.Fatalf("panel endpoint: %s", r)
+	}
+	expect(t, e.json("POST", fmt.Sprintf("/api/Ticket?accountId=%d", acctA), e.alice, map[string]any{"subject": strings.Repeat("s", 200), "description": "d"}), http.StatusCreated)
 }

@@ -251,6 +251,8 @@ func (s *server) readPart(ctx context.Context, part *multipart.Part, f *form, fi
 		}
 		if ref != nil {
 			f.staged = append(f.staged, *ref)
+			info := infoFrom(ctx)
+			info.staged = append(info.staged, *ref)
 		}
 		return nil
 	}

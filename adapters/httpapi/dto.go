@@ -95,8 +95,9 @@ type messageDTO struct {
 	Author  core.Author  `json:"author"`
 	Channel core.Channel `json:"channel"`
 	Message string       `json:"message"`
-	// FullBody is shown to staff only (see core.Message.FullBody).
+	// FullBody and Verified are shown to staff only (see core.Message).
 	FullBody    string          `json:"fullBody,omitempty"`
+	Verified    *bool           `json:"verified,omitempty"`
 	Internal    bool            `json:"internal"`
 	Hidden      bool            `json:"hidden"`
 	CreatedAt   timestamp       `json:"createdAt"`

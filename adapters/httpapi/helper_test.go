@@ -106,7 +106,7 @@ func newEnvBlobs(t *testing.T, wrap func(core.Blobs) core.Blobs, opts ...envOpti
 	}
 	e.admin, e.staff, e.alice, e.bob = key(adminID), key(staffID), key(aliceID), key(bobID)
 
-	e.srv = httptest.NewServer(httpapi.New(svc, hopts))
+	e.srv = httptest.NewServer(checkResponses(t, httpapi.New(svc, hopts)))
 	t.Cleanup(e.srv.Close)
 	return e
 }

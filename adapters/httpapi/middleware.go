@@ -31,6 +31,7 @@ type ctxKey int
 const (
 	infoKey ctxKey = iota
 	userKey
+	keyIDKey // the authenticated key's identity, for the per-key rate limit
 )
 
 // reqInfo is what the middlewares learn about a request, for the access log and errors.
@@ -38,18 +39,48 @@ type reqInfo struct {
 	requestID string
 	userID    int64
 	unmatched bool // no route matched (404/405 from the router itself)
+	// staged are the files this request put in the blob store, discarded if it fails.
+	staged []core.FileRef
 }
 
-func infoOf(r *http.Request) *reqInfo {
-	if info, ok := r.Context().Value(infoKey).(*reqInfo); ok {
+func infoOf(r *http.Request) *reqInfo { return infoFrom(r.Context()) }
+
+func infoFrom(ctx context.Context) *reqInfo {
+	if info, ok := ctx.Value(infoKey).(*reqInfo); ok {
 		return info
 	}
 	return &reqInfo{}
 }
 
+// discardTimeout bounds the clean-up of a failed request's uploads.
+const discardTimeout = 5 * time.Second
+
+// discardStaged gives up the files the request staged, before its error is answered, so
+// that a refused upload leaves nothing behind. The store keeps bytes that anything else
+// references (the same file attached elsewhere, a kept raw mail, another upload in flight).
+func (s *server) discardStaged(r *http.Request) {
+	info := infoOf(r)
+	if len(info.staged) == 0 {
+		return
+	}
+	staged := info.staged
+	info.staged = nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), discardTimeout)
+	defer cancel()
+	if err := s.svc.DiscardStaged(ctx, staged); err != nil {
+		s.log.WarnContext(ctx, "discard the uploads of a failed request",
+			"request_id", info.requestID, "route", routeOf(r), "files", len(staged), "err", err)
+	}
+}
+
 func userOf(r *http.Request) *core.User {
 	u, _ := r.Context().Value(userKey).(*core.User)
 	return u
+}
+
+func keyIDOf(r *http.Request) string {
+	id, _ := r.Context().Value(keyIDKey).(string)
+	return id
 }
 
 // routeOf is the chi route pattern of the request so far ("/api/Ticket/{id}").
@@ -136,6 +167,7 @@ func recoverPanics(s *server) func(http.Handler) http.Handler {
 				if v == nil {
 					return
 				}
+				s.discardStaged(r)
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
@@ -152,17 +184,31 @@ func recoverPanics(s *server) func(http.Handler) http.Handler {
 }
 
 // authenticate resolves the API key (X-API-Key, or Authorization: Bearer) to its user;
-// 401 without one. Every /api answer is marked not to be cached.
+// 401 without one. Every /api answer is marked not to be cached. An address that has
+// failed too often is answered 429 before its key is looked up: each failure costs a
+// database read, and guessing keys is what the limit is there to slow down.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		u, err := s.svc.Authenticate(r.Context(), apiKey(r))
+		var addr string
+		if s.authFails != nil {
+			addr = clientAddr(r)
+			if ok, wait := s.authFails.check(addr); !ok {
+				s.writeError(w, r, tooManyRequests(wait, "Too many failed authentications from this address: retry after %d s."))
+				return
+			}
+		}
+		u, keyID, err := s.svc.AuthenticateKey(r.Context(), apiKey(r))
 		if err != nil {
+			if s.authFails != nil && core.ErrorCode(err) == core.EUNAUTHORIZED {
+				s.authFails.take(addr)
+			}
 			s.writeError(w, r, err)
 			return
 		}
 		infoOf(r).userID = u.ID
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+		ctx := context.WithValue(context.WithValue(r.Context(), userKey, u), keyIDKey, keyID)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -31,15 +31,27 @@ func dateTime(desc string) schema {
 func arrayOf(items schema) schema { return schema{"type": "array", "items": items} }
 func binary() schema              { return schema{"type": "string", "format": "binary"} }
 
+// nullable adds null to what s accepts. OpenAPI 3.0.3 honours nullable only beside a type
+// in the same schema (linters refuse it elsewhere), so s must have one; for a $ref use
+// nullableRef.
 func nullable(s schema) schema {
 	out := schema{"nullable": true}
 	for k, v := range s {
 		out[k] = v
 	}
-	if _, isRef := s["$ref"]; isRef {
-		return schema{"nullable": true, "allOf": []any{s}}
-	}
 	return out
+}
+
+// nullableRef is the component name or null. A $ref takes no siblings in OpenAPI 3.0, so it
+// is wrapped in allOf, beside the referenced schema's type (typ) that nullable needs.
+func nullableRef(name, typ string) schema {
+	return schema{"type": typ, "nullable": true, "allOf": []any{ref(name)}}
+}
+
+// alwaysNull is the schema of a value that is always null (the envelope's data on errors
+// and on answers that carry nothing).
+func alwaysNull(desc string) schema {
+	return schema{"type": "object", "nullable": true, "enum": []any{nil}, "description": desc}
 }
 
 func object(props schema, required ...string) schema {
@@ -82,7 +94,7 @@ func merge(a, b schema) schema {
 
 var (
 	ticketSummaryProps = schema{
-		"id": integer("ticket ID, shown as #id"), "subject": str("1–200 characters"),
+		"id": integer("ticket ID, shown as #id"), "subject": str("1–200 characters (up to 255 for a ticket opened through /v1/support/tickets)"),
 		"status": ref("Status"), "topic": ref("Topic"),
 		"propertyId": nullable(integer("")), "propertyName": nullable(str("")),
 	}
@@ -110,12 +122,13 @@ var (
 var schemas = map[string]schema{
 	"Status": {"type": "integer", "enum": []int{0, 1, 2, 3}, "description": "0 Open, 1 In Progress, 2 Resolved, 3 Closed"},
 	"Topic":  {"type": "integer", "enum": []int{0, 1, 2, 3, 4, 5}, "description": "0 General, 1 Networking, 2 Rules, 3 Billing, 4 SSL / Certificates, 5 Performance"},
-	"Envelope": allFields(schema{
-		"succeeded": boolean(""), "message": str(""), "data": schema{"nullable": true, "description": "the answer; null on errors"},
+	// data is always present; each operation gives its schema.
+	"Envelope": object(schema{
+		"succeeded": boolean(""), "message": str(""),
 		"pageNumber": integer(""), "pageSize": integer(""), "totalPages": integer(""), "totalRecords": integer(""),
-	}),
+	}, "data", "message", "pageNumber", "pageSize", "succeeded", "totalPages", "totalRecords"),
 	"ErrorEnvelope": object(schema{
-		"succeeded": boolean("false"), "message": str(""), "data": schema{"nullable": true, "description": "null"},
+		"succeeded": schema{"type": "boolean", "enum": []bool{false}}, "message": str(""), "data": alwaysNull("null"),
 		"errors":     arrayOf(str("\"<field>: <what is wrong>\"; only when fields are at fault")),
 		"pageNumber": integer(""), "pageSize": integer(""), "totalPages": integer(""), "totalRecords": integer(""),
 	}, "data", "message", "pageNumber", "pageSize", "succeeded", "totalPages", "totalRecords"),
@@ -128,11 +141,12 @@ var schemas = map[string]schema{
 		"channel": schema{"type": "string", "enum": []string{"api", "email", "telegram"}}, "message": str("text"),
 		"internal": boolean("staff-only note"), "hidden": boolean("hidden from the customer"), "createdAt": dateTime(""),
 		"attachments": arrayOf(ref("Attachment")),
-	}, schema{"fullBody": str("staff only, present when message is the new part of a mail reply: the whole text as it arrived, quotes included")}),
+	}, schema{"verified": boolean("staff only: false when the channel could not prove the sender (a mail neither authenticated nor sent to the author's own reply address)"),
+		"fullBody": str("staff only, present when message is the new part of a mail reply: the whole text as it arrived, quotes included")}),
 	"HistoryEvent": allFields(schema{
 		"at": dateTime(""), "actorUserId": nullable(integer("null: the system")),
 		"kind": str("created, status, assigned, deadline, hidden, unhidden, edited, split, merged, archived, unarchived"),
-		"from": nullable(ref("Status")), "to": nullable(ref("Status")), "detail": nullable(str("")),
+		"from": nullableRef("Status", "integer"), "to": nullableRef("Status", "integer"), "detail": nullable(str("")),
 	}),
 	"EnumMember":        allFields(schema{"value": integer(""), "name": str(""), "label": str("")}),
 	"Property":          allFields(schema{"id": integer(""), "name": str("")}),
@@ -314,7 +328,7 @@ func (o op) operation() schema {
 	case o.raw != nil:
 		body = schema{o.rawType: schema{"schema": o.raw}}
 	default:
-		data := schema{"nullable": true}
+		data := alwaysNull("null: nothing to answer")
 		if o.data != "" {
 			data = ref(o.data)
 			if o.list {
@@ -330,7 +344,12 @@ func (o op) operation() schema {
 	}
 	out["responses"] = schema{
 		strconv.Itoa(o.status): schema{"description": "success", "content": body},
-		"default":              schema{"description": "error: 400, 401, 403, 404, 409, 413, 415, 429, 500, 503", "content": errBody},
+		"4XX": schema{"description": "the client's error: 400, 401, 403, 404, 405, 409, 413, 415, 429", "content": errBody,
+			"headers": schema{
+				"Retry-After":      schema{"description": "with 429: whole seconds until a request is allowed again", "schema": schema{"type": "integer", "minimum": 1}},
+				"WWW-Authenticate": schema{"description": "with 401", "schema": schema{"type": "string"}},
+			}},
+		"5XX": schema{"description": "500 (internal), 503 (unavailable, not ready)", "content": errBody},
 	}
 	return out
 }
@@ -351,6 +370,8 @@ func openAPIDocument() map[string]any {
 		"info": schema{"title": "helpdeskd", "version": "1",
 			"description": "The support desk's REST API. Every answer under /api is the envelope " +
 				"{succeeded, message, data, pageNumber, pageSize, totalPages, totalRecords}; /v1/support answers in seed 003's shape."},
+		// Relative: the document describes whichever host serves it.
+		"servers":  []any{schema{"url": "/", "description": "this daemon"}},
 		"security": []any{schema{"apiKey": []string{}}, schema{"bearer": []string{}}},
 		"tags": []any{
 			schema{"name": "customer", "description": "SPEC §4.1; accountId required"},

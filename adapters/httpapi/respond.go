@@ -125,7 +125,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // fail writes the error envelope for code; it is also the recovery middleware's way out.
+// Every failed request passes here, so here its staged uploads are discarded.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, code, msg string, fields []string) {
+	s.discardStaged(r)
 	if msg == "" {
 		msg = internalMessage
 	}

@@ -34,8 +34,17 @@ type Options struct {
 	// how many at once; over it the API answers 429 with Retry-After. 0 means no limit.
 	RateLimit float64
 	RateBurst int
-	// Now is the limiter's clock; nil means time.Now.
+	// FailedAuthPerMinute is how many failed authentications (401: no key, an unknown or a
+	// revoked key) one client address may have per minute on average, FailedAuthBurst how
+	// many at once; over it every /api and /v1 request from the address answers 429 with
+	// Retry-After, before its key is looked up. 0 means no limit.
+	FailedAuthPerMinute float64
+	FailedAuthBurst     int
+	// Now is the limiters' clock; nil means time.Now.
 	Now func() time.Time
+	// HideMetrics keeps GET /metrics off this handler (404) while Metrics still records:
+	// the metrics are served on a listener of their own, or not at all.
+	HideMetrics bool
 }
 
 // readyTimeout bounds one readiness check.
@@ -47,19 +56,25 @@ type server struct {
 	log     *slog.Logger
 	maxBody int64
 	limiter *limiter // nil: no rate limit
+	// authFails counts failed authentications per client address; nil: no limit.
+	authFails *limiter
 }
 
 // New returns the API's handler: the routes of SPEC §4.1, §4.2 (staff), §4.3's ops
 // endpoints, §4.4's provisioning, seed 003's compatibility routes and the OpenAPI document,
-// behind request IDs, the access log, metrics, panic recovery, API-key authentication, the
-// per-key rate limit and the body limit.
+// behind request IDs, the access log, metrics, panic recovery, API-key authentication (with
+// the per-address limit on failures), the per-key rate limit and the body limit.
 func New(svc *core.Service, opts Options) http.Handler {
 	s := &server{svc: svc, opts: opts, log: opts.Logger, maxBody: opts.MaxBodyBytes}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if opts.RateLimit > 0 {
-		s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, opts.Now)
+		// Only authenticated keys get a bucket, so their number bounds the map.
+		s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, 0, opts.Now)
+	}
+	if opts.FailedAuthPerMinute > 0 {
+		s.authFails = newLimiter(opts.FailedAuthPerMinute/60, opts.FailedAuthBurst, maxFailedAuthAddrs, opts.Now)
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = max(DefaultMaxBodyBytes, svc.MaxAttachmentBytes()+formOverheadBytes)
@@ -75,7 +90,7 @@ func (s *server) routes() http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	if s.opts.Metrics != nil {
+	if s.opts.Metrics != nil && !s.opts.HideMetrics {
 		r.Method(http.MethodGet, "/metrics", s.opts.Metrics.Handler())
 	}
 

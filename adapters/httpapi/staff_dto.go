@@ -75,6 +75,8 @@ func toStaffTicketDetail(d *core.StaffTicketDetail, now time.Time) staffTicketDe
 	// The customer's detail never carries the whole text a reply was cut from; staff's does.
 	for i := range out.Messages {
 		out.Messages[i].FullBody = d.Messages[i].FullBody
+		verified := !d.Messages[i].Unverified
+		out.Messages[i].Verified = &verified
 	}
 	return out
 }

@@ -7,6 +7,6 @@
 // readers, its mail header helpers for addresses, dates and message IDs, and its charset
 // package for every charset golang.org/x/text knows) and is written for mail as it is, not
 // as RFC 5322 and RFC 2045 say it should be: a broken part is skipped, a broken header is
-// read around, an unknown charset is guessed, and only a message with no sender at all is an
-// error. It knows nothing of IMAP, tickets or the database.
+// read around, an unknown charset is guessed, and only a message with no sender at all that
+// is not a bounce is an error. It knows nothing of IMAP, tickets or the database.
 package mail

@@ -23,8 +23,8 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse panicked: %v", err)
 		}
 		checkValid(t, in)
-		if err == nil && in.From == "" {
-			t.Errorf("no error and no sender")
+		if err == nil && in.From == "" && in.Report == nil {
+			t.Errorf("no error, no sender and not a bounce")
 		}
 		for _, a := range in.Attachments {
 			if a.TooLarge != (a.Data == nil && a.Size > 1<<16) {

@@ -16,7 +16,6 @@ import (
 	"github.com/emersion/go-message/charset"
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
-	"golang.org/x/text/encoding/charmap"
 )
 
 // mediaType is a parsed Content-Type.
@@ -205,12 +204,16 @@ func decode2231(v string) (string, bool) {
 // fileName picks and decodes an attachment's name: Content-Disposition's filename, else
 // Content-Type's name; encoded words (RFC 2047, which many mailers use in parameters) and
 // raw 8-bit bytes decoded. Not yet made safe: core.SafeFileName does that.
-func fileName(disp, ctype string) string {
+func fileName(disp, ctype string) string { return fileNameWith(nil, disp, ctype) }
+
+// fileNameWith is fileName with raw 8-bit bytes decoded as the mail's other undeclared
+// text (guesser).
+func fileNameWith(g *guesser, disp, ctype string) string {
 	name := disp
 	if strings.TrimSpace(name) == "" {
 		name = ctype
 	}
-	return strings.TrimSpace(decodeWords(name))
+	return strings.TrimSpace(decodeWordsWith(g, name))
 }
 
 // emlName names a returned or forwarded message.
@@ -244,45 +247,61 @@ func nameOr(name, typ string) string {
 }
 
 // wordDecoder decodes RFC 2047 encoded words in any charset go-message's charset package
-// knows; an unknown charset is not an error but a guess (toUTF8).
-var wordDecoder = &mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	return strings.NewReader(decodeCharset(cs, data)), nil
-}}
+// knows; an unknown charset is not an error but a guess (guesser).
+var wordDecoder = newWordDecoder(nil)
 
-// decodeWords decodes a header value: raw 8-bit bytes that are not UTF-8 are read as
-// windows-1252, then encoded words are decoded; a broken word is left as it is.
-func decodeWords(v string) string {
-	v = fix8bit(v)
+func newWordDecoder(g *guesser) *mime.WordDecoder {
+	return &mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, err
+		}
+		return strings.NewReader(decodeCharsetWith(g, cs, data)), nil
+	}}
+}
+
+// decodeWords decodes a header value knowing nothing of its mail (see decodeWordsWith).
+func decodeWords(v string) string { return decodeWordsWith(nil, v) }
+
+// decodeWordsWith decodes a header value: raw 8-bit bytes that are not UTF-8 are decoded as
+// the mail's other undeclared text is (guesser), then encoded words are decoded; a broken
+// word is left as it is.
+func decodeWordsWith(g *guesser, v string) string {
+	if !utf8.ValidString(v) {
+		v = g.decode([]byte(v))
+	}
 	if !strings.Contains(v, "=?") {
 		return v
 	}
-	d, err := wordDecoder.DecodeHeader(v)
+	dec := wordDecoder
+	if g != nil {
+		dec = newWordDecoder(g)
+	}
+	d, err := dec.DecodeHeader(v)
 	if err != nil {
 		return v
 	}
 	return strings.ToValidUTF8(d, "\uFFFD")
 }
 
-// fix8bit makes a header value valid UTF-8: UTF-8 (RFC 6532) stays, anything else is read
-// as windows-1252, which every byte decodes in.
+// fix8bit makes a header value valid UTF-8: UTF-8 (RFC 6532) stays, anything else is
+// guessed from the value alone.
 func fix8bit(v string) string {
 	if utf8.ValidString(v) {
 		return v
 	}
-	return toUTF8("", []byte(v))
+	return (*guesser)(nil).decode([]byte(v))
 }
 
-// cleanSubject removes control characters, folds white space and bounds the length.
+// cleanSubject turns control characters into spaces, folds white space and bounds the length.
 func cleanSubject(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
-		case unicode.IsSpace(r):
+		// A control character or line separator becomes a space, so that words it stood
+		// between stay apart and no subject shows an injected line anywhere.
+		case unicode.IsSpace(r), unicode.IsControl(r), r == '\u2028', r == '\u2029':
 			return ' '
-		case unicode.IsControl(r), r == utf8.RuneError, r == '\u2028', r == '\u2029':
+		case r == utf8.RuneError:
 			return -1
 		}
 		return r
@@ -439,25 +458,6 @@ func date(h textproto.Header) time.Time {
 	return t
 }
 
-// automatic reports whether the header says a robot sent the message (RFC 3834 §5,
-// RFC 2369, RFC 2919, and the de-facto Precedence, X-Autoreply, X-Auto-Response-Suppress
-// and X-Loop). Feedback-ID alone does not count: transactional mail carries it too.
-func automatic(h textproto.Header) bool {
-	if v := h.Get("Auto-Submitted"); h.Has("Auto-Submitted") && !strings.EqualFold(firstToken(v), "no") {
-		return true
-	}
-	switch strings.ToLower(firstToken(h.Get("Precedence"))) {
-	case "bulk", "junk", "list", "auto_reply":
-		return true
-	}
-	for _, k := range []string{"X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "List-Id", "List-Unsubscribe", "X-Loop"} {
-		if h.Has(k) {
-			return true
-		}
-	}
-	return false
-}
-
 // firstToken returns a value up to its first ';', space or comment, trimmed.
 func firstToken(v string) string {
 	v = strings.TrimSpace(v)
@@ -465,23 +465,6 @@ func firstToken(v string) string {
 		v = v[:i]
 	}
 	return v
-}
-
-// nullSender reports an empty return path (RFC 5321 §4.5.5) or a mailer daemon's or
-// postmaster's From.
-func nullSender(h textproto.Header, from string) bool {
-	if h.Has("Return-Path") {
-		rp := strings.TrimSpace(h.Get("Return-Path"))
-		if rp == "" || strings.Trim(rp, "<> \t") == "" || robotLocal(strings.Trim(rp, "<> \t")) {
-			return true
-		}
-	}
-	return from != "" && robotLocal(from)
-}
-
-func robotLocal(addr string) bool {
-	local, _, _ := strings.Cut(addr, "@")
-	return strings.EqualFold(local, "mailer-daemon") || strings.EqualFold(local, "postmaster")
 }
 
 // originalMessageID reads the Message-ID from the header of a returned message (the start
@@ -506,47 +489,26 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// decodeCharset converts text in the named charset to UTF-8 with go-message's charset
-// package (every charset golang.org/x/text knows); an unknown or absent charset is guessed
-// (toUTF8). The result is valid UTF-8.
-func decodeCharset(cs string, data []byte) string {
-	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))
-	switch cs {
-	case "", "utf-8", "utf8", "us-ascii", "ascii", "unknown-8bit", "x-unknown", "default":
-		return toUTF8("", data)
+// decodeCharset converts text in the named charset to UTF-8, knowing nothing of its mail
+// (see decodeCharsetWith).
+func decodeCharset(cs string, data []byte) string { return decodeCharsetWith(nil, cs, data) }
+
+// decodeCharsetWith converts text in the named charset to UTF-8 with go-message's charset
+// package (every charset golang.org/x/text knows); an unknown or absent charset, or UTF-8
+// that is not, is guessed (guesser). The result is valid UTF-8.
+func decodeCharsetWith(g *guesser, cs string, data []byte) string {
+	cs = normCharset(cs)
+	if noCharset[cs] || cs == "utf-8" || cs == "utf8" {
+		return g.decode(data)
 	}
 	r, err := charset.Reader(cs, bytes.NewReader(data))
 	if err != nil {
-		return toUTF8("", data)
+		return g.decode(data)
 	}
 	out, _ := io.ReadAll(r) // what decoded before an error is kept
 	return strings.ToValidUTF8(string(out), "\uFFFD")
 }
 
-// toUTF8 decodes text whose charset is unknown or wrong: valid UTF-8 stays; text with valid
-// multi-byte sequences and a few bad bytes is UTF-8 with the bad bytes replaced; anything
-// else is read as windows-1252 (a superset of latin1 in practice).
-func toUTF8(cs string, data []byte) string {
-	if cs != "" {
-		return decodeCharset(cs, data)
-	}
-	if utf8.Valid(data) {
-		return string(data)
-	}
-	multi := 0
-	for i := 0; i < len(data) && multi == 0; {
-		r, size := utf8.DecodeRune(data[i:])
-		if r != utf8.RuneError && size > 1 {
-			multi++
-		}
-		i += size
-	}
-	if multi > 0 {
-		return strings.ToValidUTF8(string(data), "\uFFFD")
-	}
-	out, err := charmap.Windows1252.NewDecoder().Bytes(data)
-	if err != nil {
-		return strings.ToValidUTF8(string(data), "\uFFFD")
-	}
-	return strings.ToValidUTF8(string(out), "\uFFFD")
-}
+// toUTF8 decodes text in charset cs, or of an unknown charset when cs is "", knowing
+// nothing of its mail (guesser).
+func toUTF8(cs string, data []byte) string { return decodeCharsetWith(nil, cs, data) }

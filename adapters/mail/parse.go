@@ -10,10 +10,10 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/textproto"
 
-	"helpdeskd/adapters/mail/reply"
 	"helpdeskd/core"
 	"helpdeskd/gateway"
 )
@@ -60,6 +60,12 @@ type Options struct {
 	// MaxTextBytes bounds the body text (and, separately, the HTML it may be made from).
 	// Default DefaultMaxTextBytes.
 	MaxTextBytes int64
+	// ThreadSecret checks the Thread-Index of a reply against ours (ThreadIndex), so an
+	// Outlook reply without In-Reply-To still names its ticket; nil ignores Thread-Index.
+	ThreadSecret []byte
+	// Auth says how a From is proven genuine (Inbound.Authenticated); the zero value proves
+	// none.
+	Auth Authentication
 }
 
 func (o Options) withDefaults() Options {
@@ -78,7 +84,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// ErrNoSender is returned for a message without a usable From address.
+// ErrNoSender is returned for a message with no usable address in From, Sender or Reply-To
+// that is not a bounce either (a bounce needs no sender: it is never answered).
 var ErrNoSender = errors.New("no sender address")
 
 // recoveredPanics counts the panics Parse turned into errors; the tests fail if it is not 0.
@@ -111,14 +118,19 @@ func Parse(raw []byte, opts Options) (in gateway.Inbound, err error) {
 	p := &parser{opts: opts.withDefaults(), in: &in}
 	p.plainLeft, p.htmlLeft = p.opts.MaxTextBytes, p.opts.MaxTextBytes
 	p.header(h)
-
-	pieces := p.entity(h, body, walkContext{})
-	in.Text = assembleText(pieces, p.opts.MaxTextBytes)
-	in.Visible = reply.Visible(in.Text)
-	if in.Report != nil {
-		in.Automatic = true
+	if id, ok := TicketFromThreadIndex(p.opts.ThreadSecret, h.Get("Thread-Index")); ok {
+		in.ReplyToTicket = id
 	}
-	if in.From == "" {
+
+	p.noteHeader(h)
+	pieces := p.entity(h, body, walkContext{})
+	p.redecode8bit(h)
+	var bodyHTML string
+	in.Text, bodyHTML = p.body(pieces)
+	in.Visible = visibleText(in.Text, bodyHTML, p.opts.MaxTextBytes)
+	p.classify(h)
+	in.Authenticated = fromHeader(h, in.From) && authenticated(raw, h, in.From, p.opts.Auth)
+	if in.From == "" && in.Report == nil {
 		return in, ErrNoSender
 	}
 	return in, nil
@@ -128,13 +140,13 @@ func Parse(raw []byte, opts Options) (in gateway.Inbound, err error) {
 // without a colon, a field name with a space, a continuation line first), the lines that
 // are not fields are dropped and the header is read again.
 func readTopHeader(raw []byte) (textproto.Header, *bufio.Reader) {
-	br := bufio.NewReader(newLFReader(bytes.NewReader(raw)))
+	br := bufio.NewReader(bytes.NewReader(raw))
 	h, err := textproto.ReadHeader(br)
 	if err == nil {
 		return h, br
 	}
 	head, rest := splitHeader(raw)
-	br = bufio.NewReader(io.MultiReader(bytes.NewReader(sanitizeHeader(head)), newLFReader(bytes.NewReader(rest))))
+	br = bufio.NewReader(io.MultiReader(bytes.NewReader(sanitizeHeader(head)), bytes.NewReader(rest)))
 	h, _ = textproto.ReadHeader(br)
 	return h, br
 }
@@ -214,6 +226,13 @@ type parser struct {
 	stop  bool // MaxParts reached: read nothing more
 	// plainLeft and htmlLeft are what is left of the text budgets.
 	plainLeft, htmlLeft int64
+	// complaint: a message/feedback-report part was seen (RFC 5965), wherever it was.
+	complaint bool
+	// guess decodes the mail's undeclared 8-bit text; renames are the files named so.
+	guess   guesser
+	renames []rename
+	// groups counts the alternatives chosen, to number their pieces.
+	groups int
 }
 
 // walkContext is what an entity knows of where it is.
@@ -224,12 +243,9 @@ type walkContext struct {
 	defaultType string
 	// inReport is set for the direct parts of a multipart/report.
 	inReport bool
-}
-
-// piece is a candidate for the body text.
-type piece struct {
-	html bool
-	text string
+	// alternative is set for the direct parts of a multipart/alternative: renderings of
+	// the body, never files, even when named.
+	alternative bool
 }
 
 // entity reads one MIME entity (the message or a part) and returns its text candidates;
@@ -244,9 +260,21 @@ func (p *parser) entity(h textproto.Header, body io.Reader, wc walkContext) []pi
 		return nil
 	}
 	ct := contentType(h, wc.defaultType)
+	if ct.typ == "message/feedback-report" {
+		p.complaint = true
+	}
 	disp, dparams := parseValue(h.Get("Content-Disposition"))
 	name := fileName(dparams["filename"], ct.params["name"])
 	attachment := disp == "attachment"
+	// A named text part is a file (a Makefile, a log) even inline, except the message's
+	// only part or an alternative of the body.
+	bodyText := !attachment && (name == "" || wc.depth == 0 || wc.alternative)
+	raw8bit := !utf8.ValidString(dparams["filename"]) || !utf8.ValidString(ct.params["name"])
+	if raw8bit {
+		p.guess.note([]byte(dparams["filename"]))
+		p.guess.note([]byte(ct.params["name"]))
+	}
+	files := len(p.in.Attachments)
 
 	switch {
 	case strings.HasPrefix(ct.typ, "multipart/"):
@@ -269,16 +297,23 @@ func (p *parser) entity(h textproto.Header, body io.Reader, wc walkContext) []pi
 			head, _ := io.ReadAll(io.LimitReader(decodeTransfer(h, body), maxReportBytes))
 			p.in.Report.OriginalMessageID = originalMessageID(head)
 		}
-	case (ct.typ == "text/plain" || ct.typ == "text/html") && !attachment:
+	case (ct.typ == "text/plain" || ct.typ == "text/html") && bodyText:
 		return p.text(h, ct, body)
 	case strings.HasPrefix(ct.typ, "text/"):
-		if attachment || name != "" {
+		// Every other text part is a file, never dropped; but another rendering of the
+		// body (text/enriched, text/watch-html) is not one.
+		if attachment || name != "" || !wc.alternative {
+			p.declareText(ct)
 			p.attach(h, ct.typ, nameOr(name, ct.typ), body)
 		}
 	default:
 		if attachment || name != "" || !unnamedSkipped[ct.typ] {
 			p.attach(h, ct.typ, nameOr(name, ct.typ), body)
 		}
+	}
+	if raw8bit && len(p.in.Attachments) == files+1 {
+		// Named before the mail's charset was known: named again after the walk.
+		p.renames = append(p.renames, rename{at: files, disp: dparams["filename"], ctype: ct.params["name"], typ: ct.typ})
 	}
 	return nil
 }
@@ -313,12 +348,13 @@ func (p *parser) multipart(ct mediaType, body io.Reader, wc walkContext) []piece
 	if ct.typ == "multipart/report" {
 		p.in.Automatic = true
 	}
-	child := walkContext{depth: wc.depth + 1, defaultType: "text/plain", inReport: ct.typ == "multipart/report"}
+	child := walkContext{depth: wc.depth + 1, defaultType: "text/plain", inReport: ct.typ == "multipart/report",
+		alternative: ct.typ == "multipart/alternative"}
 	if ct.typ == "multipart/digest" {
 		child.defaultType = "message/rfc822"
 	}
 
-	mr := textproto.NewMultipartReader(br, boundary)
+	mr := textproto.NewMultipartReader(newBoundaryLines(br, boundary), boundary)
 	var children [][]piece
 	errs := 0
 	for !p.stop {
@@ -336,10 +372,10 @@ func (p *parser) multipart(ct mediaType, body io.Reader, wc walkContext) []piece
 			}
 			continue
 		}
-		children = append(children, p.entity(part.Header, part, child))
+		children = append(children, p.entity(part.Header, newTrailingCR(part), child))
 	}
 	if ct.typ == "multipart/alternative" {
-		return chooseAlternative(children)
+		return p.chooseAlternative(children)
 	}
 	var all []piece
 	for _, c := range children {
@@ -366,40 +402,30 @@ func guessBoundary(peek []byte) string {
 	return ""
 }
 
-// chooseAlternative picks what multipart/alternative offers: the first alternative with
-// plain text, else the first with HTML.
-func chooseAlternative(children [][]piece) []piece {
-	for _, c := range children {
-		for _, pc := range c {
-			if !pc.html && strings.TrimSpace(pc.text) != "" {
-				return c
-			}
-		}
-	}
-	for _, c := range children {
-		for _, pc := range c {
-			if pc.html {
-				return c
-			}
-		}
-	}
-	return nil
-}
-
-// text reads a text/plain or text/html part within the text budgets.
+// text reads a text/plain or text/html part within the text budgets. An HTML part is read
+// as a file too, up to MaxAttachmentBytes, in case it does not end up as the body.
 func (p *parser) text(h textproto.Header, ct mediaType, body io.Reader) []piece {
-	isHTML := ct.typ == "text/html"
-	left := &p.plainLeft
-	if isHTML {
-		left = &p.htmlLeft
+	p.declareText(ct)
+	if ct.typ != "text/html" {
+		if p.plainLeft <= 0 {
+			return nil
+		}
+		data, _, _ := readUpTo(decodeTransfer(h, body), p.plainLeft)
+		s := cutUTF8(p.decodeText(ct.params["charset"], data), p.plainLeft)
+		p.plainLeft -= int64(len(s))
+		return []piece{{text: s}}
 	}
-	if *left <= 0 {
-		return nil
+	data, size, tooLarge := readUpTo(decodeTransfer(h, body), max(p.htmlLeft, p.opts.MaxAttachmentBytes))
+	f := &gateway.File{Name: nameOr("", ct.typ), ContentType: ct.typ, Size: size, TooLarge: tooLarge}
+	if !tooLarge {
+		f.Data = data
 	}
-	data, _, _ := readUpTo(decodeTransfer(h, body), *left)
-	s := cutUTF8(toUTF8(ct.params["charset"], data), *left)
-	*left -= int64(len(s))
-	return []piece{{html: isHTML, text: s}}
+	pc := piece{html: true, file: f, at: len(p.in.Attachments)}
+	if p.htmlLeft > 0 {
+		pc.text = cutUTF8(p.decodeText(ct.params["charset"], data[:min(int64(len(data)), p.htmlLeft)]), p.htmlLeft)
+		p.htmlLeft -= int64(len(pc.text))
+	}
+	return []piece{pc}
 }
 
 // attach keeps a part as a file: its data within MaxAttachmentBytes, or TooLarge with its
@@ -425,9 +451,7 @@ func (p *parser) header(h textproto.Header) {
 		in.Key = id
 	}
 	in.Subject = cleanSubject(decodeWords(h.Get("Subject")))
-	if from := addressList(h.Values("From")); len(from) > 0 {
-		in.From = from[0]
-	}
+	in.From = sender(h)
 	var to []string
 	for _, k := range []string{"To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"} {
 		to = append(to, addressList(h.Values(k))...)
@@ -436,31 +460,7 @@ func (p *parser) header(h textproto.Header) {
 	in.InReplyTo = msgIDList(h, "In-Reply-To")
 	in.References = msgIDList(h, "References")
 	in.Date = date(h)
-	in.Automatic = automatic(h)
+	in.AutomaticReason = automatic(h, in.From, in.Subject)
+	in.Automatic = in.AutomaticReason != ""
 	in.NullSender = nullSender(h, in.From)
-}
-
-// assembleText joins the plain-text pieces; with none (or only blank ones) it converts the
-// HTML pieces. The result is valid UTF-8 with LF line ends, at most max bytes.
-func assembleText(pieces []piece, max int64) string {
-	var plain, html []string
-	for _, pc := range pieces {
-		t := cleanText(pc.text)
-		if pc.html {
-			html = append(html, t)
-		} else if strings.TrimSpace(t) != "" {
-			plain = append(plain, t)
-		}
-	}
-	text := strings.Join(plain, "\n\n")
-	if strings.TrimSpace(text) == "" && len(html) > 0 {
-		var conv []string
-		for _, h := range html {
-			if t := cleanText(htmlToText(h)); t != "" {
-				conv = append(conv, t)
-			}
-		}
-		text = strings.Join(conv, "\n\n")
-	}
-	return cutUTF8(strings.ToValidUTF8(text, "\uFFFD"), max)
 }

@@ -41,6 +41,7 @@ type want struct {
 	nullSender bool
 	report     *gateway.DeliveryReport
 	files      []file
+	visible    string // exact Visible, when set
 }
 
 var hostileWant = map[string]want{
@@ -72,7 +73,7 @@ var hostileWant = map[string]want{
 		text: "Grüße, das ist ein sehr langer Absatz, der mit einem weichen Zeilenumbruch fortgesetzt wird."},
 	"nested-rfc822-three-deep.eml": {key: "nested-1@customer.test", from: "ann@customer.test", subject: "Fwd: Fwd: Fwd: nested", hasDate: true,
 		text: "See the forwarded mail.", notText: []string{"first", "second", "third"},
-		files: []file{{name: "forwarded.eml", typ: "message/rfc822", size: 442}}},
+		files: []file{{name: "forwarded.eml", typ: "message/rfc822", size: 472}}},
 	"tnef.eml": {key: "tnef-1@customer.test", from: "ann@customer.test", text: "See attached.", hasDate: true,
 		files: []file{{name: "winmail.dat", typ: "application/ms-tnef", size: 15, data: "\x78\x9f\x3e\x22tnef-stream"}}},
 	"winmail-dat.eml": {key: "tnef-2@customer.test", from: "ann@customer.test", text: "See attached.", hasDate: true,
@@ -92,11 +93,11 @@ var hostileWant = map[string]want{
 		files: []file{{name: "cut.bin", typ: "application/octet-stream", size: 26, data: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}}},
 	"qp-soft-breaks.eml": {key: "qp-1@customer.test", from: "ann@customer.test", hasDate: true,
 		text: "This line is broken by a soft line break, costs 5 €, a=b, and ends here.\nTrailing =ZZ stays literal."},
-	"null-bytes.eml": {key: "null-1@customer.test", from: "ann@customer.test", subject: "Nullbytes", text: "beforeafter\n\nend", notText: []string{"\x00"}, hasDate: true},
+	"null-bytes.eml": {key: "null-1@customer.test", from: "ann@customer.test", subject: "Null bytes", text: "beforeafter\n\nend", notText: []string{"\x00"}, hasDate: true},
 	"dsn-our-notification.eml": {key: "20260407100000.ABC123@mx.customer.test", from: "mailer-daemon@mx.customer.test",
 		subject: "Undelivered Mail Returned to Sender", text: "could not\nbe delivered", automatic: true, nullSender: true,
 		report: &gateway.DeliveryReport{OriginalMessageID: "helpdeskd.n42@helpdesk.test", Action: "failed", Recipient: "gone@customer.test", Status: "5.1.1"},
-		files:  []file{{name: "message.eml", typ: "message/rfc822", size: 188}}},
+		files:  []file{{name: "message.eml", typ: "message/rfc822", size: 195}}},
 	"dsn-headers-only.eml": {key: "dsn-2@relay.test", from: "mailer-daemon@relay.test", text: "Delivery failed.", automatic: true, nullSender: true,
 		report: &gateway.DeliveryReport{OriginalMessageID: "helpdeskd.n7@helpdesk.test", Action: "failed", Recipient: "bad@customer.test", Status: "5.2.2"}},
 	"out-of-office.eml": {key: "ooo-1@customer.test", from: "bob@customer.test", automatic: true, inReplyTo: []string{"helpdeskd.n42@helpdesk.test"},
@@ -143,11 +144,48 @@ var hostileWant = map[string]want{
 	"unknown-transfer-encoding.eml": {key: "unkcte-1@customer.test", from: "ann@customer.test", text: "begin 644 file.txt", hasDate: true},
 	"utf16-text.eml":                {key: "utf16-1@customer.test", from: "ann@customer.test", text: "UTF-16 text: Ärger", hasDate: true},
 	"multipart-digest.eml": {key: "digest-1@customer.test", from: "ann@customer.test", text: "Table of contents.", notText: []string{"first"}, hasDate: true,
-		files: []file{{name: "message.eml", typ: "message/rfc822", size: 36}, {name: "message.eml", typ: "message/rfc822", size: 37}}},
+		files: []file{{name: "message.eml", typ: "message/rfc822", size: 39}, {name: "message.eml", typ: "message/rfc822", size: 40}}},
 	"report-read-receipt.eml":  {key: "mdn-1@customer.test", from: "bob@customer.test", text: "Your message was read.", automatic: true},
 	"content-type-garbage.eml": {key: "ctgarbage-1@customer.test", from: "ann@customer.test", text: "Still text.", hasDate: true},
 	"params-duplicate-unterminated.eml": {key: "params-1@customer.test", from: "ann@customer.test", text: "Text of a part with a broken charset quote.", hasDate: true,
 		files: []file{{name: "a.pdf", typ: "application/pdf", size: 4, data: "%PDF"}}},
+	"alternative-plain-stub.eml": {key: "altstub-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "April news\n\nOur new printer driver is out.", notText: []string{"read in HTML"}},
+	"alternative-plain-far-shorter.eml": {key: "altshort-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "The export fails.\n\nSince the update on Monday every CSV export stops"},
+	"text-named-inline-makefile.eml": {key: "makefile-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "The build fails with this Makefile:", notText: []string{"go build"},
+		files: []file{{name: "Makefile", typ: "text/plain", size: 21, data: "all:\r\n\tgo build ./..."}}},
+	"text-log-attachment.eml": {key: "log-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "The log is attached.", notText: []string{"ERROR"},
+		files: []file{{name: "app.log", typ: "text/plain", size: 75, data: "2026-04-07 10:00:01 ERROR upstream timed out\n2026-04-07 10:00:02 INFO retry"}}},
+	"html-second-part-mixed.eml": {key: "html2nd-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "See the report below.", notText: []string{"Q1", "<p>"},
+		files: []file{{name: "attachment.html", typ: "text/html", size: 72, data: "<html><body><table><tr><td>Q1</td><td>42</td></tr></table></body></html>"}}},
+	"html-two-parts-mixed.eml": {key: "html2-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "Body in HTML.", notText: []string{"Second"},
+		files: []file{{name: "shot.png", typ: "image/png", size: 8}, {name: "attachment.html", typ: "text/html", size: 24, data: "<p>Second HTML part.</p>"}}},
+	"html-named-part.eml": {key: "htmlname-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "The report is attached.", notText: []string{"Quarterly"},
+		files: []file{{name: "report.html", typ: "text/html", size: 24, data: "<p>Quarterly figures</p>"}}},
+	"reply-html-blockquote.eml": {key: "replyhtml-1@customer.test", from: "ann@customer.test", hasDate: true,
+		text: "Thanks, it works now.\n\nSupport team, Monday morning:\nWe restarted the print server.", visible: "Thanks, it works now."},
+	"header-8bit-gb2312.eml": {key: "8bitgb-1@customer.test", from: "li@customer.test", subject: "服务器故障报告", text: "服务器无法访问。",
+		files: []file{{name: "报告.pdf", typ: "application/pdf", size: 4, data: "%PDF"}}},
+	"header-8bit-shift-jis.eml": {key: "8bitsjis-1@customer.test", from: "taro@customer.test", subject: "請求書について", text: "請求書が届きません。",
+		files: []file{{name: "見積書.pdf", typ: "application/pdf", size: 4, data: "%PDF"}}},
+	"header-8bit-koi8-r.eml": {key: "8bitkoi-1@customer.test", from: "ivan@customer.test", subject: "Проблема с сайтом", text: "Сайт не работает."},
+	"header-8bit-undeclared-gb2312.eml": {key: "8bitgbu-1@customer.test", from: "li@customer.test", subject: "关于服务器故障的紧急报告",
+		text:  "我们的服务器从昨天晚上开始无法访问",
+		files: []file{{name: "服务器日志.pdf", typ: "application/pdf", size: 4, data: "%PDF"}}},
+	"header-8bit-undeclared-koi8-r.eml": {key: "8bitkoiu-1@customer.test", from: "ivan@customer.test", subject: "Наш сайт не работает со вчерашнего вечера",
+		text: "Здравствуйте! Наш сайт не работает"},
+	"base64-broken-final-group.eml": {key: "b64pad-1@customer.test", from: "ann@customer.test", hasDate: true, text: "Hello ABCD",
+		files: []file{{name: "three.bin", typ: "application/octet-stream", size: 5, data: "ABCDE"}, {name: "short-pad.bin", typ: "application/octet-stream", size: 4, data: "ABCD"}}},
+	"qp-crlf-attachment.eml": {key: "qpcrlf-1@customer.test", from: "ann@customer.test", hasDate: true, text: "Data attached.",
+		files: []file{{name: "data.csv", typ: "text/csv", size: 30, data: "id;price=\u20ac\r\nsoftbreak;x\r\n2;3"}}},
+	"crlf-8bit-attachment.eml": {key: "crlf8-1@customer.test", from: "ann@customer.test", hasDate: true, text: "Notes attached.",
+		files: []file{{name: "notes.txt", typ: "text/plain", size: 25, data: "Gr\xfc\xdfe\r\nZeile zwei\r\n\r\nEnde"}}},
 }
 
 // TestParse_Hostile runs every hand-made message of testdata/hostile through Parse and
@@ -213,6 +251,9 @@ func checkInbound(t *testing.T, raw []byte, in gateway.Inbound, err error, w wan
 	}
 	if !strings.Contains(in.Text, w.text) {
 		t.Errorf("Text = %q, want it to hold %q", in.Text, w.text)
+	}
+	if w.visible != "" && in.Visible != w.visible {
+		t.Errorf("Visible = %q, want %q", in.Visible, w.visible)
 	}
 	for _, s := range w.notText {
 		if strings.Contains(in.Text, s) {

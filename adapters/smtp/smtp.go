@@ -29,6 +29,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
+	hdmail "helpdeskd/adapters/mail"
 	"helpdeskd/gateway"
 )
 
@@ -71,7 +72,10 @@ type Options struct {
 	// TLSConfig overrides the TLS settings (a private CA, say); nil verifies Host with the
 	// system roots and TLS 1.2 at least.
 	TLSConfig *tls.Config
-	Logger    *slog.Logger
+	// ThreadSecret signs the Thread-Index of a ticket's mails (mail.ThreadIndex), so that an
+	// Outlook reply that drops In-Reply-To still finds its ticket; nil sends none.
+	ThreadSecret []byte
+	Logger       *slog.Logger
 }
 
 // Sender delivers notifications over SMTP. It keeps one connection between sends and
@@ -294,6 +298,10 @@ func (s *Sender) message(out gateway.Outgoing) (*gomail.Msg, error) {
 	}
 	if len(refs) > 0 {
 		msg.SetGenHeader(gomail.HeaderReferences, strings.Join(refs, " "))
+	}
+	if ti := hdmail.ThreadIndex(s.opts.ThreadSecret, out.TicketID); ti != "" {
+		msg.SetGenHeader(gomail.Header("Thread-Index"), ti)
+		msg.SetGenHeader(gomail.Header("Thread-Topic"), oneLine(gateway.CleanSubject(out.Subject)))
 	}
 	// RFC 3834 §5: a robot's mail says so; Outlook and Exchange read the other.
 	msg.SetGenHeader(gomail.Header("Auto-Submitted"), autoSubmitted(out.AutoSubmitted))

@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	gomail "github.com/wneessen/go-mail"
 
+	hdmail "helpdeskd/adapters/mail"
 	"helpdeskd/gateway"
 )
 
@@ -486,3 +487,31 @@ func TestMessage_HeaderValues(t *testing.T) {
 }
 
 func newBufReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// Outlook threads by Thread-Index: every mail about a ticket carries the ticket's index, and
+// an index whose first 22 bytes are ours names that ticket again.
+func TestMessage_ThreadIndex(t *testing.T) {
+	secret := []byte("thread-secret")
+	snd, err := New(Options{Host: "mx.helpdesk.test", From: "support@helpdesk.test", ThreadSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := snd.Render(gateway.Outgoing{To: "ann@helpdesk.test", TicketID: 42, Subject: "[#42] Site down", Text: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := textproto.ReadHeader(newBufReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := hdmail.TicketFromThreadIndex(secret, h.Get("Thread-Index")); !ok || id != 42 {
+		t.Errorf("Thread-Index %q names %d %v, want ticket 42", h.Get("Thread-Index"), id, ok)
+	}
+	if got := h.Get("Thread-Topic"); got != "Site down" {
+		t.Errorf("Thread-Topic %q", got)
+	}
+	raw, _ = snd.Render(gateway.Outgoing{To: "ann@helpdesk.test", Subject: "Your message", Text: "t"})
+	if h, _ := textproto.ReadHeader(newBufReader(raw)); h.Has("Thread-Index") {
+		t.Error("a notice about no ticket has a Thread-Index")
+	}
+}

@@ -10,24 +10,57 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
 	"helpdeskd/core"
 )
 
 var _ core.Blobs = (*Blobs)(nil)
 
-// Blobs keeps attachment bytes in files named by their SHA-256, so the same file sent
-// twice is stored once and no name a client chose ever becomes a path.
+// StagingGrace is how long a stored blob is left alone although nothing references it yet:
+// the time between an upload being staged and the row that references it committing (an
+// API request, a mail being applied), with a wide margin. The sweep removes only what is
+// older; a failed request may remove its own blob earlier, when no other upload of the same
+// bytes happened within this time (Discard).
+const StagingGrace = time.Hour
+
+// recentPruneEvery is how often the record of recent uploads is pruned of entries older
+// than StagingGrace.
+const recentPruneEvery = time.Minute
+
+// Blobs keeps attachment bytes, and the raw mails the gateway keeps, in files named by their
+// SHA-256, so the same file sent twice is stored once and no name a client chose ever
+// becomes a path. Because bytes are shared, a blob is removed only when no attachment and no
+// inbound record references it and no upload of it may still be about to (see Discard and
+// Sweep).
 type Blobs struct {
 	dir string
+	now func() time.Time
+	// refs reports whether a committed row references the hash; nil (a Blobs without its
+	// database) removes nothing.
+	refs func(ctx context.Context, hash string) (bool, error)
+
+	// mu orders moving a new upload into place against the check-and-remove of Discard and
+	// Sweep, so that bytes are never removed under an upload that just stored them again.
+	mu        sync.Mutex
+	recent    map[string]*recentPut
+	lastPrune time.Time
+}
+
+// recentPut counts the uploads of one hash within StagingGrace that no Discard has ended.
+type recentPut struct {
+	count int
+	last  time.Time
 }
 
 // NewBlobs uses (and creates) dir.
 func NewBlobs(dir string) (*Blobs, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, fmt.Errorf("create attachments directory: %w", err)
 	}
-	return &Blobs{dir: dir}, nil
+	return &Blobs{dir: dir, now: time.Now, recent: map[string]*recentPut{}}, nil
 }
 
 // Put streams r to a temporary file, hashing as it goes, and moves it into place once
@@ -61,10 +94,24 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, max int64) (string, int64,
 	}
 	hash := hex.EncodeToString(h.Sum(nil))
 	final := b.path(hash)
-	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return "", 0, fmt.Errorf("create blob directory: %w", err)
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	b.mu.Lock()
+	err = os.Rename(tmp, final)
+	if err == nil {
+		now := b.now()
+		b.prune(now)
+		p := b.recent[hash]
+		if p == nil {
+			p = &recentPut{}
+			b.recent[hash] = p
+		}
+		p.count++
+		p.last = now
+	}
+	b.mu.Unlock()
+	if err != nil {
 		return "", 0, fmt.Errorf("move upload into place: %w", err)
 	}
 	keep = true
@@ -87,14 +134,182 @@ func (b *Blobs) Open(_ context.Context, hash string) (io.ReadCloser, error) {
 	return f, err
 }
 
+// Discard ends one Put of hash whose row will never be written (its request failed) and
+// removes the bytes if nothing can need them: no other Put of the same bytes within
+// StagingGrace (another request may be about to reference them), no attachment and no
+// inbound record referencing them. Whatever is kept, the sweep looks at again later.
+func (b *Blobs) Discard(ctx context.Context, hash string) error {
+	if !validHash(hash) {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.recent[hash]
+	if p == nil {
+		return nil // staged before StagingGrace or by another process: the sweep decides
+	}
+	if p.count--; p.count > 0 {
+		return nil
+	}
+	delete(b.recent, hash)
+	_, _, err := b.removeUnreferenced(ctx, hash)
+	return err
+}
+
+// removeUnreferenced removes hash's file unless a row references it, and says whether it
+// did and how many bytes went; b.mu must be held.
+func (b *Blobs) removeUnreferenced(ctx context.Context, hash string) (bool, int64, error) {
+	if b.refs == nil {
+		return false, 0, nil
+	}
+	used, err := b.refs(ctx, hash)
+	if err != nil || used {
+		return false, 0, err
+	}
+	info, err := os.Stat(b.path(hash))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, 0, nil
+	} else if err != nil {
+		return false, 0, err
+	}
+	if err := os.Remove(b.path(hash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, 0, fmt.Errorf("remove blob %s: %w", hash, err)
+	}
+	return true, info.Size(), nil
+}
+
+// prune forgets uploads older than StagingGrace; b.mu must be held.
+func (b *Blobs) prune(now time.Time) {
+	if now.Sub(b.lastPrune) < recentPruneEvery {
+		return
+	}
+	for h, p := range b.recent {
+		if now.Sub(p.last) >= StagingGrace {
+			delete(b.recent, h)
+		}
+	}
+	b.lastPrune = now
+}
+
+// SweepResult is what one Sweep removed.
+type SweepResult struct {
+	Removed int   // blobs
+	Bytes   int64 // their size
+	Temp    int   // unfinished uploads left by a crash
+}
+
+// Sweep removes the blobs older than olderThan (at least StagingGrace) that nothing
+// references — uploads of requests that failed before they could be discarded, or of a
+// process that stopped in between — and temporary files of uploads that never finished.
+// A blob referenced by an attachment or an inbound record (a kept raw mail) is never
+// removed, and neither is one stored again within StagingGrace.
+func (b *Blobs) Sweep(ctx context.Context, olderThan time.Duration) (SweepResult, error) {
+	var res SweepResult
+	if b.refs == nil {
+		return res, errors.New("sweep blobs: no database to check references against")
+	}
+	b.mu.Lock()
+	now := b.now()
+	b.prune(now) // uploads stopped a while ago protect nothing any more
+	b.mu.Unlock()
+	cutoff := now.Add(-max(olderThan, StagingGrace))
+	tmps, err := os.ReadDir(filepath.Join(b.dir, "tmp"))
+	if err != nil {
+		return res, fmt.Errorf("sweep blobs: %w", err)
+	}
+	for _, e := range tmps {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && strings.HasPrefix(e.Name(), "upload-") &&
+			info.ModTime().Before(cutoff) && os.Remove(filepath.Join(b.dir, "tmp", e.Name())) == nil {
+			res.Temp++
+		}
+	}
+	dirs, err := os.ReadDir(b.dir)
+	if err != nil {
+		return res, fmt.Errorf("sweep blobs: %w", err)
+	}
+	var errs []error
+	for _, d := range dirs {
+		if !d.IsDir() || len(d.Name()) != 2 || !validHex(d.Name()) {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(b.dir, d.Name()))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, f := range files {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			hash := f.Name()
+			if !validHash(hash) || !strings.HasPrefix(hash, d.Name()) {
+				continue
+			}
+			if info, err := f.Info(); err != nil || !info.ModTime().Before(cutoff) {
+				continue
+			}
+			removed, n, err := b.sweepOne(ctx, hash, cutoff)
+			if err != nil {
+				errs = append(errs, err)
+			} else if removed {
+				res.Removed++
+				res.Bytes += n
+			}
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// sweepOne removes one old blob unless it was stored again since the directory was read,
+// or is referenced.
+func (b *Blobs) sweepOne(ctx context.Context, hash string, cutoff time.Time) (bool, int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.recent[hash]; ok {
+		return false, 0, nil
+	}
+	if info, err := os.Stat(b.path(hash)); err != nil || !info.ModTime().Before(cutoff) {
+		return false, 0, nil
+	}
+	removed, n, err := b.removeUnreferenced(ctx, hash)
+	if err != nil {
+		return false, 0, fmt.Errorf("sweep blob %s: %w", hash, err)
+	}
+	return removed, n, nil
+}
+
+// blobReferenced reports whether an attachment or an inbound record (the raw mail it
+// keeps) names hash. It reads committed rows: a row still being written is covered by
+// StagingGrace, since its upload is recent.
+func (db *DB) blobReferenced(ctx context.Context, hash string) (bool, error) {
+	var used bool
+	err := db.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM attachments WHERE hash = ?)
+		OR EXISTS (SELECT 1 FROM inbound_messages WHERE raw_hash = ?)`, hash, hash).Scan(&used)
+	if err != nil {
+		return false, fmt.Errorf("blob references: %w", err)
+	}
+	return used, nil
+}
+
+// SweepBlobs is Blobs.Sweep of the database's blob store.
+func (db *DB) SweepBlobs(ctx context.Context, olderThan time.Duration) (SweepResult, error) {
+	return db.blobs.Sweep(ctx, olderThan)
+}
+
 func (b *Blobs) path(hash string) string { return filepath.Join(b.dir, hash[:2], hash) }
 
 func validHash(h string) bool {
-	if len(h) != 64 {
-		return false
+	return len(h) == 64 && validHex(h)
+}
+
+// validHex accepts the lower-case hex Put names files with.
+func validHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
 	}
-	_, err := hex.DecodeString(h)
-	return err == nil
+	return true
 }
 
 // ctxReader stops a long upload when its request is gone.

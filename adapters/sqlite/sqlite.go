@@ -100,13 +100,32 @@ type writeReq struct {
 // errClosed answers writes queued after Close.
 var errClosed = core.Errorf(core.EUNAVAILABLE, "The database is closed.")
 
+// createPrivate creates the database file with mode 0600 when it does not exist, before
+// SQLite would create it 0644. SQLite gives the -wal and -shm files the mode of the
+// database file, so they follow. An existing file keeps the mode its owner gave it.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // Open opens (creating if needed) the database at path and applies pending migrations.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	// The directory and the database hold every ticket and the keys' hashes: only the
+	// daemon's user may read them (a directory that exists keeps its mode).
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("create database %s: %w", path, err)
 	}
 	sync := strings.ToLower(opts.Synchronous)
 	if sync == "" {
@@ -153,6 +172,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		rdb.Close()
 		return nil, err
 	}
+	db.blobs.refs = db.blobReferenced
 	cdb, err := sql.Open("sqlite", dsn(path, []string{fmt.Sprintf("busy_timeout(%d)", checkpointBusy), "synchronous(" + sync + ")"}, "deferred"))
 	if err != nil {
 		wdb.Close()

@@ -36,7 +36,7 @@ func notFound(what string, id any) error {
 	return core.Errorf(core.ENOTFOUND, "%s %v not found.", what, id)
 }
 
-func nullInt(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: v != 0} }
+func nullInt(v int64) sql.NullInt64      { return sql.NullInt64{Int64: v, Valid: v != 0} }
 func nullString(v string) sql.NullString { return sql.NullString{String: v, Valid: v != ""} }
 
 func (t *readTx) Account(_ context.Context, id int64) (*core.Account, error) {
@@ -208,13 +208,13 @@ func (t *readTx) Tickets(_ context.Context, f core.TicketFilter) ([]core.Ticket,
 	return list, total, rows.Err()
 }
 
-const messageColumns = `id, ticket_id, COALESCE(author_user_id, 0), author, channel, body, COALESCE(full_body, ''), internal, hidden, created_at`
+const messageColumns = `id, ticket_id, COALESCE(author_user_id, 0), author, channel, body, COALESCE(full_body, ''), unverified, internal, hidden, created_at`
 
 func scanMessage(s scanner) (core.Message, error) {
 	var m core.Message
 	var author, ch string
 	var c int64
-	err := s.Scan(&m.ID, &m.TicketID, &m.AuthorUserID, &author, &ch, &m.Body, &m.FullBody, &m.Internal, &m.Hidden, &c)
+	err := s.Scan(&m.ID, &m.TicketID, &m.AuthorUserID, &author, &ch, &m.Body, &m.FullBody, &m.Unverified, &m.Internal, &m.Hidden, &c)
 	m.Author, m.Channel, m.CreatedAt = core.Author(author), core.Channel(ch), fromDB(c)
 	return m, err
 }
@@ -413,9 +413,9 @@ func (t *writeTx) CreateTicket(_ context.Context, tk *core.Ticket) error {
 }
 
 func (t *writeTx) CreateMessage(_ context.Context, m *core.Message) error {
-	err := t.q.QueryRowContext(t.ctx, `INSERT INTO messages (ticket_id, author_user_id, author, channel, body, full_body, internal, hidden, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.TicketID, nullInt(m.AuthorUserID), string(m.Author), string(m.Channel), m.Body, nullString(m.FullBody), m.Internal, m.Hidden, toDB(m.CreatedAt)).Scan(&m.ID)
+	err := t.q.QueryRowContext(t.ctx, `INSERT INTO messages (ticket_id, author_user_id, author, channel, body, full_body, unverified, internal, hidden, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.TicketID, nullInt(m.AuthorUserID), string(m.Author), string(m.Channel), m.Body, nullString(m.FullBody), m.Unverified, m.Internal, m.Hidden, toDB(m.CreatedAt)).Scan(&m.ID)
 	if err != nil {
 		return fmt.Errorf("create message on ticket %d: %w", m.TicketID, err)
 	}

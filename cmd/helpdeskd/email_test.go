@@ -70,10 +70,15 @@ type desk struct {
 	done             chan error
 }
 
-func startDesk(t testing.TB, cfg config.Config) *desk {
+// startDesk runs a daemon on cfg; setup, if any, changes it before it opens.
+func startDesk(t testing.TB, cfg config.Config, setup ...func(*Main)) *desk {
 	t.Helper()
+	registerSecrets(t, configSecrets(cfg)...)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	m := NewMain(cfg, logger)
+	for _, f := range setup {
+		f(m)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()
@@ -98,6 +103,7 @@ func (d *desk) stop() {
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
+	checkLogLine(w.t, strings.TrimRight(string(p), "\n"))
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
@@ -131,6 +137,7 @@ func provisionMail(t testing.TB, d *desk, s imaptest.Server) {
 	must(err)
 	_, d.staffKey, err = svc.CreateAPIKey(ctx, sys, 9)
 	must(err)
+	registerSecrets(t, d.catKey, d.staffKey)
 }
 
 // api calls the REST API and decodes the envelope's data into out (if not nil).
@@ -344,7 +351,7 @@ func TestEmail_EndToEnd(t *testing.T) {
 	if m := got.Messages[1]; m.Message != "It is back now, but slow." || m.Author != "customer" || m.Channel != "email" {
 		t.Fatalf("reply stored as %+v", m)
 	}
-	waitMail(t, s, "staff", tag+" Customer reply")
+	alert := waitMail(t, s, "staff", tag+" Customer reply")
 
 	// A staff reply through the API reaches the customer.
 	d.api(t, "POST", fmt.Sprintf("/api/staff/Ticket/%d/Reply", tk.ID), d.staffKey, map[string]any{"message": "We restarted the upstream; please check again."}, 201, nil)
@@ -362,9 +369,14 @@ func TestEmail_EndToEnd(t *testing.T) {
 		}
 	}
 
-	// A staff member's reply by mail is a staff reply.
+	// A staff member's reply by mail, to the reply address of their own alert, is a staff
+	// reply (one to the customer's address would not be: see TestEmail_ForgedStaffMail).
 	staff := s.Address("staff")
-	imaptest.Deliver(t, s.SMTPAddr, staff, rt.Address, compose(staff, rt.Address, "Re: "+h.Get("Subject"), "s1-"+run+"@staff.helpdesk.test", "Answered from my mail client."))
+	own, err := netmail.ParseAddress(alert.header.Get("Reply-To"))
+	if err != nil {
+		t.Fatalf("alert Reply-To %q: %v", alert.header.Get("Reply-To"), err)
+	}
+	imaptest.Deliver(t, s.SMTPAddr, staff, own.Address, compose(staff, own.Address, "Re: "+h.Get("Subject"), "s1-"+run+"@staff.helpdesk.test", "Answered from my mail client."))
 	got = d.waitMessages(t, tk.ID, 4)
 	if m := got.Messages[3]; m.Author != "staff" || m.Message != "Answered from my mail client." {
 		t.Fatalf("staff mail stored as %+v", m)

@@ -27,7 +27,8 @@ func (m *Main) openEmail(ctx context.Context) error {
 		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Security: cfg.SMTP.Security,
 		Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
 		From: cfg.Address, FromName: cfg.Name,
-		Logger: m.Logger.With("part", "smtp"),
+		ThreadSecret: m.replySecret(),
+		Logger:       m.Logger.With("part", "smtp"),
 	})
 	if err != nil {
 		return err
@@ -42,9 +43,11 @@ func (m *Main) openEmail(ctx context.Context) error {
 			t, ok := cfg.TopicFor(addr)
 			return core.Topic(t), ok
 		},
-		Logger: m.Logger.With("part", "pipeline"),
+		RequireAuthenticatedStaff: cfg.RequireAuthenticatedStaff,
+		Logger:                    m.Logger.With("part", "pipeline"),
 	})
-	parse := mail.Options{MaxAttachmentBytes: m.Config.Attachments.MaxBytes}
+	parse := mail.Options{MaxAttachmentBytes: m.Config.Attachments.MaxBytes, ThreadSecret: m.replySecret(),
+		Auth: mail.Authentication{TrustedAuthservIDs: cfg.TrustedAuthservIDs, VerifyDKIM: cfg.VerifyDKIM, LookupTXT: m.LookupTXT}}
 	handler := mailHandler{raw: &gateway.RawMail{
 		Blobs:    m.DB.Blobs(),
 		Pipeline: pipeline,

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"helpdeskd/config"
 )
 
 // TestMain lets the test binary stand in for the helpdeskd binary: the crash tests run
@@ -127,6 +129,10 @@ func startDaemon(t *testing.T, cfg, addr string) *daemon {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	if c, err := config.Load(cfg, os.Environ()); err == nil {
+		registerSecrets(t, configSecrets(c)...)
+	}
+	t.Cleanup(func() { checkLogOutput(t, d.logs.Bytes()) }) // runs after the daemon has ended
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -158,6 +164,7 @@ func provision(t *testing.T, cfg string) string {
 		}
 	}
 	_, out, _ := runCLI(t, nil, "admin", "apikey", "create", "-config", cfg, "--user", "1")
+	registerSecrets(t, strings.TrimSpace(out))
 	return strings.TrimSpace(out)
 }
 

@@ -34,6 +34,9 @@ type Main struct {
 	Dispatcher *gateway.Dispatcher
 	// Poller reads the support mailbox when email is enabled.
 	Poller *imap.Poller
+	// LookupTXT answers the DNS queries of DKIM verification (email.verify_dkim); nil means
+	// the system resolver. Set before Open.
+	LookupTXT func(domain string) ([]string, error)
 	// parts are the channel loops (IMAP poller, Telegram poller) run beside the server.
 	parts []func(context.Context) error
 	// closers release what the channels opened, in reverse order, before the database.
@@ -41,6 +44,8 @@ type Main struct {
 
 	ln     net.Listener
 	server *http.Server
+	// metricsLn serves /metrics when server.metrics_listen moves it off ln; nil otherwise.
+	metricsLn net.Listener
 }
 
 // NewMain returns a daemon for cfg that logs to logger.
@@ -52,6 +57,9 @@ func NewMain(cfg config.Config, logger *slog.Logger) *Main {
 // listener, so that Addr is known before Run.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
+	for _, w := range cfg.Warnings() {
+		m.Logger.Warn("configuration warning", "key", w.Key, "warning", w.Msg)
+	}
 	db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{AttachmentsDir: cfg.Database.AttachmentsPath()})
 	if err != nil {
 		// A database on a read-only or full file system fails here: say which file.
@@ -109,6 +117,10 @@ func (m *Main) Open(ctx context.Context) error {
 		LinkTelegram: m.linkTelegram(),
 		RateLimit:    cfg.Server.RateLimitPerSecond,
 		RateBurst:    cfg.Server.RateLimitBurst,
+		// The API listener serves /metrics only when metrics are on and not moved elsewhere.
+		HideMetrics:         !cfg.Server.Metrics || cfg.Server.MetricsListen != "",
+		FailedAuthPerMinute: cfg.Server.FailedAuthPerMinute,
+		FailedAuthBurst:     cfg.Server.FailedAuthBurst,
 	})
 	m.ln, err = net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -122,6 +134,10 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	if err := m.openMetrics(); err != nil {
+		return err
+	}
+	m.parts = append(m.parts, m.sweepBlobs)
 	return nil
 }
 
@@ -148,7 +164,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer cancel()
 		return m.server.Shutdown(sctx)
 	})
-	m.Logger.Info("helpdeskd running", "version", Version(), "listen", m.Addr(), "database", m.DB.Path(),
+	m.Logger.Info("helpdeskd running", "version", Version(), "listen", m.Addr(), "metrics_listen", m.MetricsAddr(), "database", m.DB.Path(),
 		"email", m.Config.Email.Enabled, "telegram", m.Config.Telegram.Enabled)
 	return g.Wait()
 }
@@ -158,8 +174,12 @@ func (m *Main) Close() error {
 	var errs []error
 	if m.server != nil {
 		errs = append(errs, m.server.Close())
-	} else if m.ln != nil {
-		errs = append(errs, m.ln.Close())
+	}
+	if m.ln != nil {
+		// Closed already by the server if it served; not if Open failed after binding.
+		if err := m.ln.Close(); !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		errs = append(errs, m.closers[i]())
