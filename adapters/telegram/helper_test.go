@@ -195,10 +195,14 @@ func (e *emu) fetch(chat int64) {
 	}
 }
 
+// expectWait bounds the wait for a bot message: generous, since the dispatcher paces sends and
+// a loaded 2-core machine running the race detector is slow; a passing test never waits it.
+const expectWait = 30 * time.Second
+
 // expect waits for the next bot message to chat and checks that it contains want.
 func (e *emu) expect(chat int64, want string) botMsg {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(expectWait)
 	for {
 		e.fetch(chat)
 		e.mu.Lock()
@@ -213,7 +217,7 @@ func (e *emu) expect(chat int64, want string) botMsg {
 		}
 		e.mu.Unlock()
 		if time.Now().After(deadline) {
-			e.t.Fatalf("chat %d: no bot message containing %q within 10 s", chat, want)
+			e.t.Fatalf("chat %d: no bot message containing %q within %s", chat, want, expectWait)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

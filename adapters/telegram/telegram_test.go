@@ -94,7 +94,7 @@ func TestStaffChat_PostsNewTicketAndStaffReplyReachesCustomer(t *testing.T) {
 	d.e.replyTo(inStaffChat(samTG), post, "We are on it.", nil)
 	d.e.expect(staffChat, fmt.Sprintf("Added to ticket #%d", id))
 	got := d.e.expect(annTG.Chat, "We are on it.")
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(expectWait)
 	for {
 		found := false
 		for _, o := range d.emails.to("ann@customer.test") {
