@@ -38,7 +38,10 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (*User, strin
 		return nil, "", Errorf(EUNAUTHORIZED, "Missing API key: send X-API-Key or Authorization: Bearer.")
 	}
 	hash := HashAPIKey(key)
-	var u *User
+	u, gen := s.keys.get(hash)
+	if u != nil {
+		return u, hash, nil
+	}
 	err := s.store.Read(ctx, func(tx ReadTx) error {
 		var err error
 		u, err = tx.UserByAPIKeyHash(ctx, hash)
@@ -50,6 +53,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (*User, strin
 	if err != nil {
 		return nil, "", err
 	}
+	s.keys.put(hash, u, gen)
 	return u, hash, nil
 }
 

@@ -15,6 +15,9 @@ type Options struct {
 	Notify               NotifyOptions
 	// Observer hears about finished use cases (metrics); nil is fine.
 	Observer Observer
+	// SearchCap and SearchScan bound a staff search (QueueFilter); 0 takes the defaults.
+	SearchCap  int
+	SearchScan int
 }
 
 // NotifyOptions says which channels notifications are written for.
@@ -36,10 +39,12 @@ type Observer interface {
 
 // Service holds the use cases. It is safe for concurrent use.
 type Service struct {
-	store Store
+	store Store // base behind a watchedStore
+	base  Store
 	blobs Blobs
 	clock Clock
 	opts  Options
+	keys  *keyCache
 }
 
 // NewService returns a Service over the store and blobs; clock nil means the system clock.
@@ -50,7 +55,14 @@ func NewService(store Store, blobs Blobs, clock Clock, opts Options) *Service {
 	if opts.MaxAttachmentBytes <= 0 {
 		opts.MaxAttachmentBytes = DefaultMaxAttachmentBytes
 	}
-	return &Service{store: store, blobs: blobs, clock: clock, opts: opts}
+	if opts.SearchCap <= 0 {
+		opts.SearchCap = DefaultSearchCap
+	}
+	if opts.SearchScan <= 0 {
+		opts.SearchScan = DefaultSearchScan
+	}
+	keys := newKeyCache()
+	return &Service{store: watchedStore{Store: store, keys: keys}, base: store, blobs: blobs, clock: clock, opts: opts, keys: keys}
 }
 
 // MaxAttachmentBytes returns the size limit for one file.

@@ -49,6 +49,12 @@ const NotificationCanceled NotificationState = "canceled"
 // Search and queue limits.
 const (
 	MaxSearchChars = 200
+	// DefaultSearchCap is where a search stops counting tickets: a word in one ticket of
+	// eight would otherwise cost a lookup per hit, a second at a million tickets.
+	DefaultSearchCap = 1000
+	// DefaultSearchScan is how many of the newest matching messages a search with a filter
+	// examines at most, so that a common word with a filter few tickets pass stays bounded.
+	DefaultSearchScan = 2000
 	// MaxListLimit caps the staff's lists of failed notifications and inbound mail.
 	MaxListLimit     = 500
 	DefaultListLimit = 100
@@ -131,7 +137,14 @@ type QueueFilter struct {
 	Overdue        bool
 	// Search is free text matched against subjects and messages: every word must occur.
 	Search string
-	Sort   QueueSort
+	// SearchCap and SearchScan bound a search (Service fills them from Options): it takes
+	// the matching tickets newest matching message first, with a filter among the tickets of
+	// the SearchScan newest matching messages only, and stops at SearchCap+1 tickets. When it
+	// stops early the count is capped (QueueCount) and the pages reach only the first
+	// SearchCap tickets. Without a search they do nothing.
+	SearchCap  int
+	SearchScan int
+	Sort       QueueSort
 	// Order is "asc" or "desc"; "" is the sort's natural order: newest first for updated
 	// and created, soonest first for deadline. Tickets without a deadline come last.
 	Order string
@@ -210,12 +223,19 @@ func (s *Service) Departments(ctx context.Context, actor Actor) ([]Department, e
 	return list, err
 }
 
-// Queue returns one page of tickets across accounts for staff, and the total.
+// QueueCount is how many tickets a queue query selected. Capped says a search stopped
+// counting (QueueFilter.SearchCap, SearchScan): N tickets match, and more may.
+type QueueCount struct {
+	N      int
+	Capped bool
+}
+
+// Queue returns one page of tickets across accounts for staff, and their count.
 //
 // Returns EFORBIDDEN for a customer, EINVALID for a bad filter.
-func (s *Service) Queue(ctx context.Context, actor Actor, f QueueFilter) ([]QueueItem, int, error) {
+func (s *Service) Queue(ctx context.Context, actor Actor, f QueueFilter) ([]QueueItem, QueueCount, error) {
 	if err := requireStaff(actor); err != nil {
-		return nil, 0, err
+		return nil, QueueCount{}, err
 	}
 	var bad fieldErrors
 	checkListFilter(&bad, &f.Page, f.Status, f.Topic)
@@ -241,12 +261,13 @@ func (s *Service) Queue(ctx context.Context, actor Actor, f QueueFilter) ([]Queu
 		bad.add("unassigned", "cannot be combined with assigneeUserId")
 	}
 	if err := bad.err(); err != nil {
-		return nil, 0, err
+		return nil, QueueCount{}, err
 	}
 	f.UserID = actor.User.ID
 	f.Now = s.clock.Now()
+	f.SearchCap, f.SearchScan = s.opts.SearchCap, s.opts.SearchScan
 	var list []QueueItem
-	var total int
+	var total QueueCount
 	err := s.store.Read(ctx, func(tx ReadTx) error {
 		var err error
 		list, total, err = tx.Queue(ctx, f)
@@ -668,7 +689,7 @@ func (s *Service) Archive(ctx context.Context, actor Actor, ref TicketRef, archi
 }
 
 func (s *Service) deliveryLog() (DeliveryLog, error) {
-	l, ok := s.store.(DeliveryLog)
+	l, ok := s.base.(DeliveryLog)
 	if !ok {
 		return nil, Errorf(EUNAVAILABLE, "This store keeps no delivery log.")
 	}

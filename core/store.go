@@ -58,8 +58,9 @@ type ReadTx interface {
 	Department(ctx context.Context, id int64) (*Department, error)
 	// Departments lists every department by name.
 	Departments(ctx context.Context) ([]Department, error)
-	// Queue lists one page of tickets across accounts for staff user f.UserID, and the total.
-	Queue(ctx context.Context, f QueueFilter) ([]QueueItem, int, error)
+	// Queue lists one page of tickets across accounts for staff user f.UserID, and how many
+	// tickets the filter selects (with a search, bounded as QueueFilter says).
+	Queue(ctx context.Context, f QueueFilter) ([]QueueItem, QueueCount, error)
 	// TicketWork returns a ticket's staff-side state as staff user userID sees it
 	// (favourite, unread), or ENOTFOUND.
 	TicketWork(ctx context.Context, ticketID, userID int64) (*TicketWork, error)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"helpdeskd/core"
@@ -14,8 +16,8 @@ import (
 
 // Outbox is what the dispatcher needs of the database.
 type Outbox interface {
-	// Due returns up to limit pending notifications due at now, oldest first.
-	Due(ctx context.Context, now time.Time, limit int) ([]core.Notification, error)
+	// DueIn returns up to limit pending notifications of a lane due at now, oldest first.
+	DueIn(ctx context.Context, now time.Time, lane Lane, limit int) ([]core.Notification, error)
 	// SetMessageRef stores the Message-ID before the first send, so retries reuse it.
 	SetMessageRef(ctx context.Context, id int64, ref string) error
 	MarkSent(ctx context.Context, id int64, attempts int, at time.Time) error
@@ -23,6 +25,16 @@ type Outbox interface {
 	MarkFailed(ctx context.Context, id int64, attempts int, lastErr string) error
 	// TicketOrigin returns the key of the message on ch that opened a ticket, or "".
 	TicketOrigin(ctx context.Context, ch core.Channel, ticketID int64) (string, error)
+}
+
+// Lane is a share of the outbox that is delivered by a loop of its own, so that one
+// destination's pace (Telegram allows a group 20 messages a minute) never holds up another's.
+// Recipient, when set, narrows the lane to the notifications to that recipient or, with
+// Except, to all others of the channel.
+type Lane struct {
+	Channel   core.Channel
+	Recipient string
+	Except    bool
 }
 
 // DispatcherOptions configures delivery.
@@ -34,18 +46,26 @@ type DispatcherOptions struct {
 	// eight attempts span about two hours.
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
-	// PollInterval is how often the outbox is looked at when nobody calls Kick (default 1 s).
+	// PollInterval is how often each lane looks at the outbox when nobody calls Kick
+	// (default 1 s): retries come due without a commit to announce them.
 	PollInterval time.Duration
-	// Batch is how many notifications one pass takes (default 100).
+	// Batch is how many notifications one pass of a lane takes (default 100).
 	Batch int
+	// StaffChat is the recipient of notifications to the Telegram staff chat (the chat ID
+	// as core queues it); "" when there is none. Its lane is paced apart from the customers'.
+	StaffChat string
+	// EmailWorkers is how many email notifications are in flight at once (default 1); the
+	// email Sender should keep as many connections. A crash may resend each in-flight one.
+	EmailWorkers int
 	// OnFailed is told when a notification is given up (metrics); may be nil.
 	OnFailed func(core.Channel)
 	Logger   *slog.Logger
 }
 
 // Dispatcher delivers the outbox: it renders each due notification and hands it to its
-// channel's Sender, retrying with exponential backoff. Channels are delivered
-// independently, so a slow one does not hold up the others.
+// channel's Sender, retrying with exponential backoff. Every lane (email, Telegram
+// customers, the Telegram staff chat) runs its own loop, so a slow one does not hold up
+// the others.
 type Dispatcher struct {
 	outbox  Outbox
 	store   core.Store
@@ -53,6 +73,14 @@ type Dispatcher struct {
 	clock   core.Clock
 	opts    DispatcherOptions
 	log     *slog.Logger
+	lanes   []*lane
+}
+
+// lane is a Lane with its wake-up and how many of its notifications may be in flight.
+type lane struct {
+	Lane
+	name    string
+	workers int
 	kick    chan struct{}
 }
 
@@ -73,6 +101,9 @@ func NewDispatcher(outbox Outbox, store core.Store, senders map[core.Channel]Sen
 	if opts.Batch <= 0 {
 		opts.Batch = 100
 	}
+	if opts.EmailWorkers <= 0 {
+		opts.EmailWorkers = 1
+	}
 	if clock == nil {
 		clock = core.SystemClock{}
 	}
@@ -80,65 +111,160 @@ func NewDispatcher(outbox Outbox, store core.Store, senders map[core.Channel]Sen
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{outbox: outbox, store: store, senders: senders, clock: clock, opts: opts, log: log, kick: make(chan struct{}, 1)}
+	d := &Dispatcher{outbox: outbox, store: store, senders: senders, clock: clock, opts: opts, log: log}
+	// Email and Telegram get lanes even without a Sender: what was queued before a channel
+	// was turned off is then retried and given up as it always was, not left pending.
+	channels := []core.Channel{core.ChannelEmail, core.ChannelTelegram}
+	for ch := range senders {
+		if !slices.Contains(channels, ch) {
+			channels = append(channels, ch)
+		}
+	}
+	add := func(name string, l Lane, workers int) {
+		d.lanes = append(d.lanes, &lane{Lane: l, name: name, workers: workers, kick: make(chan struct{}, 1)})
+	}
+	for _, ch := range channels {
+		switch {
+		case ch == core.ChannelEmail:
+			add("email", Lane{Channel: ch}, opts.EmailWorkers)
+		case ch == core.ChannelTelegram && opts.StaffChat != "":
+			add("telegram customers", Lane{Channel: ch, Recipient: opts.StaffChat, Except: true}, 1)
+			add("telegram staff chat", Lane{Channel: ch, Recipient: opts.StaffChat}, 1)
+		default:
+			add(string(ch), Lane{Channel: ch}, 1)
+		}
+	}
+	return d
 }
 
-// Kick asks for a pass now (after a commit that queued notifications).
+// Kick asks every lane for a pass now: called after a commit that queued notifications,
+// so they leave at once instead of at the next poll.
 func (d *Dispatcher) Kick() {
-	select {
-	case d.kick <- struct{}{}:
-	default:
+	for _, l := range d.lanes {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // Run delivers until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, l := range d.lanes {
+		wg.Go(func() { d.runLane(ctx, l) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// runLane delivers one lane until ctx ends. A full batch is followed at once by the next:
+// the backlog, not the poll, sets the pace while work remains.
+func (d *Dispatcher) runLane(ctx context.Context, l *lane) {
 	t := time.NewTicker(d.opts.PollInterval)
 	defer t.Stop()
-	for {
-		if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("outbox pass failed", "err", err)
+	for ctx.Err() == nil {
+		sent, full, err := d.pass(ctx, l)
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("outbox pass failed", "lane", l.name, "err", err)
+		}
+		// Only a batch that sent something goes on at once: one whose outcomes could not be
+		// recorded (the database unavailable) would otherwise be fetched again and again.
+		if full && err == nil && sent > 0 {
+			continue
 		}
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-t.C:
-		case <-d.kick:
+		case <-l.kick:
 		}
 	}
 }
 
-// DeliverDue makes one pass over the due notifications and returns how many were sent.
+// DeliverDue makes one pass over every lane and returns how many were sent.
 func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
-	due, err := d.outbox.Due(ctx, d.clock.Now(), d.opts.Batch)
-	if err != nil {
-		return 0, err
-	}
-	byChannel := map[core.Channel][]core.Notification{}
-	for _, n := range due {
-		byChannel[n.Channel] = append(byChannel[n.Channel], n)
-	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	sent := 0
-	for _, list := range byChannel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, n := range list {
-				if ctx.Err() != nil {
-					return
-				}
-				if d.deliver(ctx, n) {
-					mu.Lock()
-					sent++
-					mu.Unlock()
-				}
-			}
-		}()
+	var sent atomic.Int64
+	errs := make([]error, len(d.lanes))
+	for i, l := range d.lanes {
+		wg.Go(func() {
+			n, _, err := d.pass(ctx, l)
+			sent.Add(int64(n))
+			errs[i] = err
+		})
 	}
 	wg.Wait()
-	return sent, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return int(sent.Load()), err
+	}
+	return int(sent.Load()), errors.Join(errs...)
+}
+
+// pass delivers one batch of a lane, up to l.workers at a time; full says the batch was
+// full, so more may be waiting.
+func (d *Dispatcher) pass(ctx context.Context, l *lane) (sent int, full bool, err error) {
+	due, err := d.outbox.DueIn(ctx, d.clock.Now(), l.Lane, d.opts.Batch)
+	if err != nil {
+		return 0, false, err
+	}
+	if l.Channel == core.ChannelEmail {
+		d.storeRefs(ctx, due)
+	}
+	var n atomic.Int64
+	work := make(chan core.Notification)
+	var wg sync.WaitGroup
+	for range min(l.workers, len(due)) {
+		wg.Go(func() {
+			for nt := range work {
+				if d.deliver(ctx, nt) {
+					n.Add(1)
+				}
+			}
+		})
+	}
+	for _, nt := range due {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- nt
+	}
+	close(work)
+	wg.Wait()
+	return int(n.Load()), len(due) == d.opts.Batch, ctx.Err()
+}
+
+// refStore is an Outbox that stores many Message-IDs in one write.
+type refStore interface {
+	SetMessageRefs(ctx context.Context, refs map[int64]string) error
+}
+
+// storeRefs stores the Message-IDs of a batch's first attempts in one write before any of
+// them is sent, which spares each send a durable write of its own. Should it fail, each
+// notification stores its own in deliver, as without a refStore.
+func (d *Dispatcher) storeRefs(ctx context.Context, due []core.Notification) {
+	rs, ok := d.outbox.(refStore)
+	if !ok {
+		return
+	}
+	domain := domainOf(d.opts.Render.Address)
+	refs := map[int64]string{}
+	for _, n := range due {
+		if n.MessageRef == "" {
+			refs[n.ID] = NotificationMessageID(n.ID, domain)
+		}
+	}
+	if len(refs) == 0 {
+		return
+	}
+	if err := rs.SetMessageRefs(ctx, refs); err != nil {
+		d.log.Warn("store message ids", "err", err)
+		return
+	}
+	for i := range due {
+		if ref, ok := refs[due[i].ID]; ok {
+			due[i].MessageRef = ref
+		}
+	}
 }
 
 // deliver sends one notification and records the outcome; true if it was sent.

@@ -392,8 +392,14 @@ func (p *Pipeline) stage(ctx context.Context, in []File) ([]core.FileRef, []stri
 	var refused []string
 	limit := p.svc.MaxAttachmentBytes()
 	for _, f := range in {
-		if f.TooLarge || int64(len(f.Data)) > limit {
+		if f.TooLarge || int64(len(f.Data)) > limit || f.Staged != nil && f.Staged.Size > limit {
 			refused = append(refused, fmt.Sprintf("%q (%s) is larger than the %s limit", core.SafeFileName(f.Name), core.HumanBytes(f.Size), core.HumanBytes(limit)))
+			continue
+		}
+		if f.Staged != nil {
+			ref := *f.Staged
+			ref.FileName = core.SafeFileName(f.Name)
+			files = append(files, ref)
 			continue
 		}
 		ref, err := p.svc.StageFile(ctx, f.Name, f.ContentType, bytes.NewReader(f.Data))

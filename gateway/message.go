@@ -50,7 +50,8 @@ type Inbound struct {
 	// Report is set for a delivery status notification: a multipart/report, or a plain
 	// bounce from a mail system. From may then be empty.
 	Report *DeliveryReport
-	// Attachments in order; a file over the size limit has TooLarge set and no Data.
+	// Attachments in order; a file over the size limit has TooLarge set and neither Data
+	// nor Staged.
 	Attachments []File
 	// RawHash names the raw message kept in the blob store ("" if not kept).
 	RawHash string
@@ -70,6 +71,10 @@ type File struct {
 	ContentType string
 	Size        int64
 	Data        []byte
+	// Staged, when set, is the file already kept in the blob store while the channel read
+	// it (a mail's attachment, never held whole); Data is then nil. Name is still the
+	// file's name: the reference's is replaced by it.
+	Staged *core.FileRef
 	// TooLarge marks a file over attachments.max_bytes: not stored, the sender is told.
 	TooLarge bool
 }

@@ -30,9 +30,11 @@ type benchServer struct {
 	client *http.Client
 }
 
-func newBenchServer(b *testing.B) *benchServer {
+func newBenchServer(b *testing.B) *benchServer { return newBenchServerOn(b, benchDesk) }
+
+func newBenchServerOn(b *testing.B, desk sqlitetest.FillSpec) *benchServer {
 	b.Helper()
-	db := sqlitetest.Filled(b, benchDesk)
+	db := sqlitetest.Filled(b, desk)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
 	bs := &benchServer{}
 	for i := 1; i <= benchKeys; i++ {

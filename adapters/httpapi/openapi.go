@@ -126,6 +126,7 @@ var schemas = map[string]schema{
 	"Envelope": object(schema{
 		"succeeded": boolean(""), "message": str(""),
 		"pageNumber": integer(""), "pageSize": integer(""), "totalPages": integer(""), "totalRecords": integer(""),
+		"totalRecordsCapped": boolean("present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages"),
 	}, "data", "message", "pageNumber", "pageSize", "succeeded", "totalPages", "totalRecords"),
 	"ErrorEnvelope": object(schema{
 		"succeeded": schema{"type": "boolean", "enum": []bool{false}}, "message": str(""), "data": alwaysNull("null"),
@@ -256,7 +257,7 @@ var operations = []op{
 		q("assigneeUserId", "integer", ""), q("departmentId", "integer", "0: without a department"), q("unassigned", "boolean", "no staff user assigned"),
 		q("unread", "boolean", "with messages the caller has not seen"), q("favourite", "boolean", "in the caller's favourites"),
 		q("overdue", "boolean", "deadline passed while Open or In Progress"), q("archived", "boolean", ""),
-		q("q", "string", "free text: every word must occur in the subject or a message"),
+		q("q", "string", "free text: every word must occur in the subject or a message; counting stops at a cap (totalRecordsCapped)"),
 		q("sort", "string", "updated (default), created or deadline"), q("order", "string", "asc or desc")}, pageParams...),
 		status: 200, data: "QueueItem", list: true},
 	{method: "GET", path: "/api/staff/Ticket/{id}", tag: "staff", summary: "A ticket with every message; marks it read", status: 200, data: "StaffTicketDetail"},

@@ -36,11 +36,15 @@ type envelope struct {
 	PageSize     int      `json:"pageSize"`
 	TotalPages   int      `json:"totalPages"`
 	TotalRecords int      `json:"totalRecords"`
+	// TotalRecordsCapped is sent, true, only by a search that stopped counting: totalRecords
+	// tickets match and more may, so clients that ignore it still page consistently.
+	TotalRecordsCapped bool `json:"totalRecordsCapped,omitempty"`
 }
 
-// paging fills an envelope's four paging fields.
+// paging fills an envelope's paging fields.
 type paging struct {
 	number, size, totalPages, totalRecords int
+	capped                                 bool
 }
 
 // pageOf describes page p of a list of total records.
@@ -91,7 +95,8 @@ func (s *server) respond(w http.ResponseWriter, r *http.Request, status int, mes
 // respondList writes a success envelope with a list and its paging fields.
 func (s *server) respondList(w http.ResponseWriter, r *http.Request, message string, data any, p paging) {
 	s.writeEnvelope(w, r, http.StatusOK, envelope{Succeeded: true, Message: message, Data: data,
-		PageNumber: p.number, PageSize: p.size, TotalPages: p.totalPages, TotalRecords: p.totalRecords})
+		PageNumber: p.number, PageSize: p.size, TotalPages: p.totalPages, TotalRecords: p.totalRecords,
+		TotalRecordsCapped: p.capped})
 }
 
 // writeError answers err in the error envelope with the status its code maps to. Internal

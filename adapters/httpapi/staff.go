@@ -148,7 +148,9 @@ func (s *server) staffQueue(w http.ResponseWriter, r *http.Request) {
 	for i := range list {
 		items = append(items, toQueueItem(&list[i], now))
 	}
-	s.respondList(w, r, "Tickets retrieved successfully.", items, pageOf(f.Page, total))
+	p := pageOf(f.Page, total.N)
+	p.capped = total.Capped
+	s.respondList(w, r, "Tickets retrieved successfully.", items, p)
 }
 
 // GET /api/staff/Ticket/{id} — every message, internal and hidden ones included; marks the

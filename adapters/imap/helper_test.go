@@ -86,28 +86,38 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // recorder is a Handler that records the mails and answers with decide (Processed when nil).
 type recorder struct {
 	mu     sync.Mutex
-	mails  []Mail
-	decide func(call int, m Mail) (Disposition, string, error)
+	mails  []seenMail
+	decide func(call int, m seenMail) (Disposition, string, error)
+}
+
+// seenMail is a mail as the handler got it, with its bytes read while its file existed.
+type seenMail struct {
+	Mail
+	Raw []byte
 }
 
 var _ Handler = (*recorder)(nil)
 
 func (r *recorder) HandleMail(_ context.Context, m Mail) (Disposition, string, error) {
+	raw, err := io.ReadAll(io.NewSectionReader(m.Raw, 0, m.Size))
+	if err != nil {
+		return 0, "", err
+	}
 	r.mu.Lock()
-	r.mails = append(r.mails, m)
+	r.mails = append(r.mails, seenMail{Mail: m, Raw: raw})
 	call := len(r.mails)
 	decide := r.decide
 	r.mu.Unlock()
 	if decide == nil {
 		return Processed, "", nil
 	}
-	return decide(call, m)
+	return decide(call, seenMail{Mail: m, Raw: raw})
 }
 
-func (r *recorder) seen() []Mail {
+func (r *recorder) seen() []seenMail {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Mail(nil), r.mails...)
+	return append([]seenMail(nil), r.mails...)
 }
 
 // newMail returns a small raw mail with a unique Message-ID and a body of about size bytes.

@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -47,7 +48,8 @@ const (
 	// fetchChunk is how many mails one FETCH asks for, so a thousand waiting mails take a few
 	// dozen round trips, not a thousand, and never one giant response.
 	fetchChunk = 50
-	// batchBytes bounds the raw mails held in memory at once (at least one mail is).
+	// batchBytes bounds the raw mails fetched at once (at least one mail is), to be handled
+	// while they wait in their temporary files.
 	batchBytes = 32 << 20
 	// moveChunk is how many UIDs one MOVE of Reprocess names.
 	moveChunk = 500
@@ -88,6 +90,9 @@ type Options struct {
 	// Workers is how many mails of a fetched batch are handled at once (default 1: one
 	// after another, in UID order). More lets a handler's database commits share an fsync.
 	Workers int
+	// TempDir receives the fetched mails, each in a temporary file while it is handled;
+	// default os.TempDir().
+	TempDir string
 	Logger  *slog.Logger
 	// OnState is told when the connection goes up (after SELECT) or down; may be nil.
 	OnState func(connected bool)
@@ -135,9 +140,13 @@ var _ Handler = HandlerFunc(nil)
 
 // Mail is one message of the watched mailbox.
 type Mail struct {
-	UID          uint32
-	UIDValidity  uint32
-	Raw          []byte
+	UID         uint32
+	UIDValidity uint32
+	// Raw is the message as the server sent it, Size bytes, in a temporary file that is
+	// gone once HandleMail returned: the poller never holds a mail in memory, so a mail at
+	// MaxMessageBytes costs no more than a small one.
+	Raw          io.ReaderAt
+	Size         int64
 	InternalDate time.Time
 }
 

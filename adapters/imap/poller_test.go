@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -76,7 +77,7 @@ func TestRun_FailedDispositionGoesToFailedMailbox(t *testing.T) {
 	box := imaptest.Mailbox(t, srv, testUser)
 	imaptest.AppendAll(t, srv, testUser, box, [][]byte{newMail("good one", 100), newMail("bad one", 100), newMail("good two", 100)})
 
-	rec := &recorder{decide: func(_ int, m Mail) (Disposition, string, error) {
+	rec := &recorder{decide: func(_ int, m seenMail) (Disposition, string, error) {
 		if strings.HasPrefix(subject(m.Raw), "bad") {
 			return Failed, "cannot parse", nil
 		}
@@ -106,7 +107,7 @@ func TestRun_HandlerErrorLeavesMailAndRetries(t *testing.T) {
 
 	secondCall := make(chan struct{})
 	release := make(chan struct{})
-	rec := &recorder{decide: func(call int, _ Mail) (Disposition, string, error) {
+	rec := &recorder{decide: func(call int, _ seenMail) (Disposition, string, error) {
 		switch call {
 		case 1:
 			return 0, "", errors.New("database is down")
@@ -148,8 +149,8 @@ func TestRun_IdlePicksUpMailDeliveredBySMTP(t *testing.T) {
 	raw := newMail("delivered while idle", 100)
 	const notMine = "not this test's mail"
 
-	got := make(chan Mail, 1)
-	rec := &recorder{decide: func(_ int, m Mail) (Disposition, string, error) {
+	got := make(chan seenMail, 1)
+	rec := &recorder{decide: func(_ int, m seenMail) (Disposition, string, error) {
 		if !bytes.Contains(m.Raw, []byte("Subject: delivered while idle")) {
 			// Another package's mail in the shared INBOX: set aside, given back below.
 			return Failed, notMine, nil
@@ -244,7 +245,7 @@ func TestReprocess_MovesFailedMailsBack(t *testing.T) {
 	box := imaptest.Mailbox(t, srv, testUser)
 	var mu sync.Mutex
 	tries := map[string]int{}
-	rec := &recorder{decide: func(_ int, m Mail) (Disposition, string, error) {
+	rec := &recorder{decide: func(_ int, m seenMail) (Disposition, string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		tries[subject(m.Raw)]++
@@ -431,12 +432,12 @@ func TestBackoff_GrowsJitteredAndBounded(t *testing.T) {
 	}
 }
 
-func TestReadLimited(t *testing.T) {
+func TestSpool(t *testing.T) {
 	tests := []struct {
 		name  string
 		in    string
 		limit int64
-		want  []byte
+		want  []byte // nil: no file
 	}{
 		{"under", "hello", 10, []byte("hello")},
 		{"at", "hello", 5, []byte("hello")},
@@ -445,9 +446,29 @@ func TestReadLimited(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readLimited(strings.NewReader(tt.in), tt.limit)
-			if err != nil || !bytes.Equal(got, tt.want) || (got == nil) != (tt.want == nil) {
-				t.Errorf("readLimited(%q, %d) = %q, %v; want %q", tt.in, tt.limit, got, err, tt.want)
+			dir := t.TempDir()
+			p := &Poller{opts: Options{MaxMessageBytes: tt.limit, TempDir: dir}}
+			r := strings.NewReader(tt.in)
+			s, err := p.spool(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Len() != 0 {
+				t.Errorf("%d bytes of the literal left unread", r.Len())
+			}
+			if (s.file == nil) != (tt.want == nil) {
+				t.Fatalf("spool(%q, %d): file %v, want one: %v", tt.in, tt.limit, s.file, tt.want != nil)
+			}
+			if s.file != nil {
+				got, err := io.ReadAll(io.NewSectionReader(s.file, 0, s.size))
+				if err != nil || !bytes.Equal(got, tt.want) || s.size != int64(len(tt.want)) {
+					t.Errorf("spool(%q, %d) = %q (size %d), %v; want %q", tt.in, tt.limit, got, s.size, err, tt.want)
+				}
+			}
+			s.close()
+			// Nothing is left behind, whether the name went at once or on close.
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Errorf("files left in the temporary directory: %v", left)
 			}
 		})
 	}

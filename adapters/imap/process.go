@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -135,6 +136,11 @@ func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, 
 	if err != nil {
 		return false, err
 	}
+	defer func() {
+		for _, f := range raws {
+			f.close()
+		}
+	}()
 	type result struct {
 		d      Disposition
 		reason string
@@ -147,10 +153,9 @@ func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, 
 	var failed atomic.Bool // after a handler error no new mail is started
 	for i, m := range batch {
 		raw, ok := raws[m.uid]
-		if !ok || raw == nil || ctx.Err() != nil {
+		if !ok || raw.file == nil || ctx.Err() != nil {
 			continue // gone meanwhile, too big (below), or shutting down
 		}
-		delete(raws, m.uid)
 		sem <- struct{}{}
 		if failed.Load() {
 			<-sem
@@ -160,7 +165,7 @@ func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			d, reason, err := p.h.HandleMail(ctx, Mail{UID: uint32(m.uid), UIDValidity: uidValidity, Raw: raw, InternalDate: m.date})
+			d, reason, err := p.h.HandleMail(ctx, Mail{UID: uint32(m.uid), UIDValidity: uidValidity, Raw: raw.file, Size: raw.size, InternalDate: m.date})
 			results[i] = result{d: d, reason: reason, err: err, done: true}
 			if err != nil {
 				failed.Store(true)
@@ -169,7 +174,7 @@ func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, 
 	}
 	wg.Wait()
 	for i, m := range batch {
-		if raw, ok := raws[m.uid]; ok && raw == nil {
+		if raw, ok := raws[m.uid]; ok && raw.file == nil {
 			reason := fmt.Sprintf("message is over the limit of %d bytes", p.opts.MaxMessageBytes)
 			p.log.Warn("imap mail too big", "uid", m.uid, "mailbox", cn.failed, "reason", reason)
 			out.add(m.uid, Failed)
@@ -197,9 +202,9 @@ func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, 
 	return stop, nil
 }
 
-// fetchBodies returns the raw mails by UID; nil for a mail the server sent bigger than
-// MaxMessageBytes after all.
-func (p *Poller) fetchBodies(c *imapclient.Client, uids []imap.UID) (map[imap.UID][]byte, error) {
+// fetchBodies returns the raw mails by UID, each in a temporary file (the caller closes
+// them); a mail the server sent bigger than MaxMessageBytes after all has no file.
+func (p *Poller) fetchBodies(c *imapclient.Client, uids []imap.UID) (map[imap.UID]spooled, error) {
 	set := imap.UIDSetNum(uids...)
 	stopGuard := guard(c, fetchTimeout)
 	defer stopGuard()
@@ -207,11 +212,17 @@ func (p *Poller) fetchBodies(c *imapclient.Client, uids []imap.UID) (map[imap.UI
 		UID:         true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}},
 	})
-	raws := make(map[imap.UID][]byte, len(uids))
+	raws := make(map[imap.UID]spooled, len(uids))
+	fail := func(err error) (map[imap.UID]spooled, error) {
+		for _, f := range raws {
+			f.close()
+		}
+		return nil, fmt.Errorf("fetch uids %s: %w", set, err)
+	}
 	var readErr error
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		var uid imap.UID
-		var raw []byte
+		var raw spooled
 		var got bool
 		for item := msg.Next(); item != nil; item = msg.Next() {
 			switch it := item.(type) {
@@ -221,41 +232,77 @@ func (p *Poller) fetchBodies(c *imapclient.Client, uids []imap.UID) (map[imap.UI
 				if it.Literal == nil {
 					continue
 				}
-				b, err := readLimited(it.Literal, p.opts.MaxMessageBytes)
+				raw.close() // a second body section: the last one counts
+				f, err := p.spool(it.Literal)
 				if err != nil && readErr == nil {
 					readErr = err
 				}
-				raw, got = b, true
+				raw, got = f, true
 			}
 		}
 		if uid != 0 && got {
+			raws[uid].close()
 			raws[uid] = raw
+		} else {
+			raw.close()
 		}
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, fmt.Errorf("fetch uids %s: %w", set, err)
+		return fail(err)
 	}
 	if readErr != nil {
-		return nil, fmt.Errorf("fetch uids %s: %w", set, readErr)
+		return fail(readErr)
 	}
 	return raws, nil
 }
 
-// readLimited reads r whole, or returns nil when it is longer than limit (and drains it).
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
+// spooled is a fetched mail in its temporary file; file is nil for one over the limit.
+type spooled struct {
+	file *os.File
+	size int64
+	path string // "" once removed
+}
+
+func (s spooled) close() {
+	if s.file != nil {
+		s.file.Close()
+	}
+	if s.path != "" {
+		os.Remove(s.path)
+	}
+}
+
+// spool copies a literal to a temporary file, or drains it when it is longer than
+// MaxMessageBytes. The literal streams from the connection: nothing of it stays in memory.
+func (p *Poller) spool(r io.Reader) (spooled, error) {
+	limit := p.opts.MaxMessageBytes
 	if lr, ok := r.(imap.LiteralReader); ok && lr.Size() > limit {
 		_, err := io.Copy(io.Discard, r)
-		return nil, err
+		return spooled{}, err
 	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	f, err := os.CreateTemp(p.opts.TempDir, "helpdeskd-mail-*")
 	if err != nil {
-		return nil, err
+		_, _ = io.Copy(io.Discard, r) // the next response must still be read
+		return spooled{}, fmt.Errorf("spool mail: %w", err)
 	}
-	if int64(len(b)) > limit {
-		_, err := io.Copy(io.Discard, r)
-		return nil, err
+	s := spooled{file: f, path: f.Name()}
+	// Removed at once where the system allows it (the open file stays readable), so that
+	// a crash leaves nothing behind.
+	if os.Remove(s.path) == nil {
+		s.path = ""
 	}
-	return b, nil
+	s.size, err = io.Copy(f, io.LimitReader(r, limit+1))
+	if err == nil && s.size > limit {
+		s.close()
+		_, err = io.Copy(io.Discard, r)
+		return spooled{}, err
+	}
+	if err != nil {
+		s.close()
+		_, _ = io.Copy(io.Discard, r)
+		return spooled{}, fmt.Errorf("spool mail: %w", err)
+	}
+	return s, nil
 }
 
 // moveAway marks the handled mails \Seen and moves them to the processed and failed

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"io"
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
@@ -28,6 +29,12 @@ const maxDKIMSignatures = 5
 // authenticated reports whether the From domain is proven: by an Authentication-Results
 // header of one of our own servers, or by a DKIM signature aligned with it.
 func authenticated(raw []byte, h textproto.Header, from string, a Authentication) bool {
+	return authenticatedReader(bytes.NewReader(raw), h, from, a)
+}
+
+// authenticatedReader is authenticated of a mail read from raw, only when a DKIM signature
+// is to be verified.
+func authenticatedReader(raw io.Reader, h textproto.Header, from string, a Authentication) bool {
 	_, domain, ok := strings.Cut(from, "@")
 	if !ok || domain == "" {
 		return false
@@ -111,8 +118,8 @@ func aligned(signer, from string) bool {
 
 // dkimAligned verifies the mail's DKIM signatures and reports whether one that covers the
 // From field and is aligned with its domain holds.
-func dkimAligned(raw []byte, domain string, lookup func(string) ([]string, error)) bool {
-	verifs, _ := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: maxDKIMSignatures})
+func dkimAligned(raw io.Reader, domain string, lookup func(string) ([]string, error)) bool {
+	verifs, _ := dkim.VerifyWithOptions(raw, &dkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: maxDKIMSignatures})
 	for _, v := range verifs {
 		if v.Err != nil || !aligned(v.Domain, domain) {
 			continue

@@ -309,3 +309,28 @@ func (t *trailingCR) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// headBuffer keeps the first max bytes written to it and drops the rest.
+type headBuffer struct {
+	b   []byte
+	max int
+}
+
+func (hb *headBuffer) Write(p []byte) (int, error) {
+	if room := hb.max - len(hb.b); room > 0 {
+		hb.b = append(hb.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// endOnError ends the data at a read error (corrupt base64, a part cut short), as readUpTo
+// does: a broken part is kept as far as it goes, and the error is not the store's.
+type endOnError struct{ r io.Reader }
+
+func (e endOnError) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = io.EOF
+	}
+	return n, err
+}

@@ -155,21 +155,15 @@ func textRecipient(intro string, in *gateway.Inbound) string {
 }
 
 // completeReport finds what a report left out: the Message-ID of the returned message, from
-// a returned message kept as a file or from a Message-ID line in the returned text.
-// In-Reply-To and References are the pipeline's to try: only it knows which IDs are ours.
-func completeReport(in *gateway.Inbound) {
+// a returned message kept as a file (returned: the start of each, in order) or from a
+// Message-ID line in the returned text. In-Reply-To and References are the pipeline's to
+// try: only it knows which IDs are ours.
+func completeReport(in *gateway.Inbound, returned [][]byte) {
 	rep := in.Report
 	if rep.OriginalMessageID != "" {
 		return
 	}
-	for _, f := range in.Attachments {
-		if f.ContentType != "message/rfc822" && f.ContentType != "message/global" && f.ContentType != "text/rfc822-headers" {
-			continue
-		}
-		head := f.Data
-		if len(head) > maxReportBytes {
-			head = head[:maxReportBytes]
-		}
+	for _, head := range returned {
 		if id := originalMessageID(head); id != "" {
 			rep.OriginalMessageID = id
 			return

@@ -1,8 +1,10 @@
 package mail
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -30,6 +32,12 @@ func FuzzParse(f *testing.F) {
 			if a.TooLarge != (a.Data == nil && a.Size > 1<<16) {
 				t.Errorf("attachment %q: TooLarge %v, size %d, %d bytes", a.Name, a.TooLarge, a.Size, len(a.Data))
 			}
+		}
+		// Read from a file with its files staged, it is the same mail.
+		ms := &memStage{max: 1 << 16, blobs: map[string][]byte{}}
+		got, gerr := ParseReader(bytes.NewReader(raw), int64(len(raw)), Options{MaxAttachmentBytes: 1 << 16, MaxTextBytes: 1 << 16, Stage: ms.stage})
+		if (gerr == nil) != (err == nil) || !reflect.DeepEqual(ms.unstage(t, got), in) {
+			t.Errorf("ParseReader with staging differs from Parse: %v / %v", gerr, err)
 		}
 	})
 }

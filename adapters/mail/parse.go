@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/textproto"
@@ -66,6 +67,12 @@ type Options struct {
 	// Auth says how a From is proven genuine (Inbound.Authenticated); the zero value proves
 	// none.
 	Auth Authentication
+	// Stage, when set, keeps each file while it is decoded (the daemon's blob store), so
+	// that no file is ever held whole: it reads r to its end and returns the kept file, or
+	// nil and the size r held when that is over the limit. The File then has Staged set and
+	// no Data. An error (the store failing) ends the parse with that error. HTML parts,
+	// which may turn out to be the body, are still read within the text budget.
+	Stage func(name, contentType string, r io.Reader) (*core.FileRef, int64, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -98,20 +105,36 @@ var recoveredPanics atomic.Int64
 //
 // Even with an error the returned Inbound carries the Key and whatever else was decoded
 // (the Subject, say), so that the caller can record the failure.
-func Parse(raw []byte, opts Options) (in gateway.Inbound, err error) {
+func Parse(raw []byte, opts Options) (gateway.Inbound, error) {
 	sum := sha256.Sum256(raw)
-	in = gateway.Inbound{Channel: core.ChannelEmail, Key: "sha256:" + hex.EncodeToString(sum[:])}
+	return parse(bytes.NewReader(raw), int64(len(raw)), "sha256:"+hex.EncodeToString(sum[:]), opts)
+}
+
+// ParseReader is Parse of the size bytes of raw (a file, say), read as the walk goes: only
+// the header and the bounded text are held, and with Options.Stage no file is, so a mail
+// at the size limit costs about as much memory as a small one. A read error of raw is
+// returned like any other.
+func ParseReader(raw io.ReaderAt, size int64, opts Options) (gateway.Inbound, error) {
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(raw, 0, size)); err != nil {
+		return gateway.Inbound{Channel: core.ChannelEmail}, fmt.Errorf("read mail: %w", err)
+	}
+	return parse(raw, size, "sha256:"+hex.EncodeToString(sum.Sum(nil)), opts)
+}
+
+func parse(raw io.ReaderAt, size int64, key string, opts Options) (in gateway.Inbound, err error) {
+	in = gateway.Inbound{Channel: core.ChannelEmail, Key: key}
 	defer func() {
 		if r := recover(); r != nil {
 			recoveredPanics.Add(1)
 			err = fmt.Errorf("parse mail: internal error: %v", r)
 		}
 	}()
-	if len(bytes.TrimSpace(raw)) == 0 {
+	if blank(io.NewSectionReader(raw, 0, size)) {
 		return in, errors.New("empty message")
 	}
 
-	h, body := readTopHeader(raw)
+	h, body := readTopHeader(raw, size)
 	if h.Len() == 0 {
 		return in, errors.New("no header fields")
 	}
@@ -129,42 +152,61 @@ func Parse(raw []byte, opts Options) (in gateway.Inbound, err error) {
 	in.Text, bodyHTML = p.body(pieces)
 	in.Visible = visibleText(in.Text, bodyHTML, p.opts.MaxTextBytes)
 	p.classify(h)
-	in.Authenticated = fromHeader(h, in.From) && authenticated(raw, h, in.From, p.opts.Auth)
+	if p.stageErr != nil {
+		return in, fmt.Errorf("keep attachment: %w", p.stageErr)
+	}
+	in.Authenticated = fromHeader(h, in.From) && authenticatedReader(io.NewSectionReader(raw, 0, size), h, in.From, p.opts.Auth)
 	if in.From == "" && in.Report == nil {
 		return in, ErrNoSender
 	}
 	return in, nil
 }
 
+// blank reports whether r holds only white space (as bytes.TrimSpace sees it); it stops
+// at the first other character, so a real mail costs one read.
+func blank(r io.Reader) bool {
+	br := bufio.NewReaderSize(r, 64) // enough for a rune; a real mail stops at its first byte
+	for {
+		c, _, err := br.ReadRune()
+		if err != nil {
+			return true
+		}
+		if !unicode.IsSpace(c) {
+			return false
+		}
+	}
+}
+
 // readTopHeader reads the message's header. Where go-message's reader refuses it (a line
 // without a colon, a field name with a space, a continuation line first), the lines that
 // are not fields are dropped and the header is read again.
-func readTopHeader(raw []byte) (textproto.Header, *bufio.Reader) {
-	br := bufio.NewReader(bytes.NewReader(raw))
+func readTopHeader(raw io.ReaderAt, size int64) (textproto.Header, *bufio.Reader) {
+	br := bufio.NewReader(io.NewSectionReader(raw, 0, size))
 	h, err := textproto.ReadHeader(br)
 	if err == nil {
 		return h, br
 	}
-	head, rest := splitHeader(raw)
-	br = bufio.NewReader(io.MultiReader(bytes.NewReader(sanitizeHeader(head)), bytes.NewReader(rest)))
+	head, rest := splitHeader(io.NewSectionReader(raw, 0, size))
+	br = bufio.NewReader(io.MultiReader(bytes.NewReader(sanitizeHeader(head)), io.NewSectionReader(raw, rest, size-rest)))
 	h, _ = textproto.ReadHeader(br)
 	return h, br
 }
 
-// splitHeader cuts raw at the first empty line.
-func splitHeader(raw []byte) (head, rest []byte) {
-	for i := 0; i < len(raw); {
-		j := bytes.IndexByte(raw[i:], '\n')
-		if j < 0 {
-			break
+// splitHeader reads r up to its first empty line and returns the lines before it and where
+// the body starts; with no empty line all of r is header.
+func splitHeader(r io.Reader) (head []byte, rest int64) {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			head = append(head, line...)
+			return head, int64(len(head))
 		}
-		line := bytes.TrimRight(raw[i:i+j], "\r")
-		if len(line) == 0 {
-			return raw[:i], raw[i+j+1:]
+		if len(bytes.TrimRight(line[:len(line)-1], "\r")) == 0 {
+			return head, int64(len(head) + len(line))
 		}
-		i += j + 1
+		head = append(head, line...)
 	}
-	return raw, nil
 }
 
 // sanitizeHeader keeps the lines of a header block that are fields or continue a kept
@@ -233,6 +275,11 @@ type parser struct {
 	renames []rename
 	// groups counts the alternatives chosen, to number their pieces.
 	groups int
+	// returned holds the start of each returned message kept as a file, in order, for a
+	// report that does not name the message it is about.
+	returned [][]byte
+	// stageErr is Options.Stage's error, which ends the walk.
+	stageErr error
 }
 
 // walkContext is what an entity knows of where it is.
@@ -428,20 +475,40 @@ func (p *parser) text(h textproto.Header, ct mediaType, body io.Reader) []piece 
 	return []piece{pc}
 }
 
-// attach keeps a part as a file: its data within MaxAttachmentBytes, or TooLarge with its
-// size, counted without holding more than the limit. It returns the first bytes read (at
-// most maxReportBytes) for a caller that needs a returned message's header.
+// attach keeps a part as a file: its data within MaxAttachmentBytes (or staged by
+// Options.Stage), or TooLarge with its size, counted without holding more than the limit.
+// It returns the first bytes read (at most maxReportBytes) for a caller that needs a
+// returned message's header.
 func (p *parser) attach(h textproto.Header, typ, name string, body io.Reader) []byte {
-	data, size, tooLarge := readUpTo(decodeTransfer(h, body), p.opts.MaxAttachmentBytes)
-	f := gateway.File{Name: core.SafeFileName(name), ContentType: typ, Size: size, TooLarge: tooLarge}
-	if !tooLarge {
-		f.Data = data
+	f := gateway.File{Name: core.SafeFileName(name), ContentType: typ}
+	returned := typ == "message/rfc822" || typ == "message/global" || typ == "text/rfc822-headers"
+	var head []byte
+	if p.opts.Stage != nil {
+		var r io.Reader = endOnError{decodeTransfer(h, body)}
+		hb := &headBuffer{max: maxReportBytes}
+		if returned {
+			// Only the start is kept: all a report needs of a returned message.
+			r = io.TeeReader(r, hb)
+		}
+		ref, size, err := p.opts.Stage(f.Name, typ, r)
+		if err != nil {
+			p.stageErr, p.stop = err, true
+			return hb.b
+		}
+		f.Size, f.TooLarge, f.Staged, head = size, ref == nil, ref, hb.b
+	} else {
+		data, size, tooLarge := readUpTo(decodeTransfer(h, body), p.opts.MaxAttachmentBytes)
+		f.Size, f.TooLarge = size, tooLarge
+		if !tooLarge {
+			f.Data = data
+		}
+		head = data[:min(len(data), maxReportBytes)]
 	}
 	p.in.Attachments = append(p.in.Attachments, f)
-	if len(data) > maxReportBytes {
-		data = data[:maxReportBytes]
+	if returned && !f.TooLarge {
+		p.returned = append(p.returned, head)
 	}
-	return data
+	return head
 }
 
 // header fills what the top-level header says.

@@ -306,7 +306,7 @@ func (p *parser) classify(h textproto.Header) {
 		in.Report = plainBounce(h, in)
 	}
 	if in.Report != nil {
-		completeReport(in)
+		completeReport(in, p.returned)
 		in.Automatic, in.NullSender = true, true
 		if in.AutomaticReason == "" {
 			in.AutomaticReason = "delivery report"

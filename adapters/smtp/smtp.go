@@ -2,9 +2,10 @@
 // channel, over github.com/wneessen/go-mail. It turns a gateway.Outgoing into a mail with
 // helpdeskd's own Message-ID, the thread headers (In-Reply-To, References), a Reply-To with
 // the ticket's reply token, Auto-Submitted and X-Auto-Response-Suppress so that robots do
-// not answer, plain text and an optional HTML alternative; it keeps one connection open
-// between sends and says which failures are permanent (a 5xx reply) and which are worth
-// retrying (4xx, connection trouble).
+// not answer, plain text and an optional HTML alternative; it keeps its connections (a few,
+// each carrying one mail at a time; go-mail has no PIPELINING) open between sends and says
+// which failures are permanent (a 5xx reply) and which are worth retrying (4xx, connection
+// trouble).
 //
 // It knows nothing of tickets, templates or the outbox: what to send is the gateway's
 // business, when to retry the dispatcher's.
@@ -22,7 +23,6 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -75,19 +75,28 @@ type Options struct {
 	// ThreadSecret signs the Thread-Index of a ticket's mails (mail.ThreadIndex), so that an
 	// Outlook reply that drops In-Reply-To still finds its ticket; nil sends none.
 	ThreadSecret []byte
-	Logger       *slog.Logger
+	// Connections is how many connections are kept and used at once (default 1): each
+	// carries one mail at a time, so a slow server's answer to one holds up no other.
+	Connections int
+	Logger      *slog.Logger
 }
 
-// Sender delivers notifications over SMTP. It keeps one connection between sends and
-// reconnects when it breaks; sends are serialised on it. It is safe for concurrent use.
+// Sender delivers notifications over SMTP. It keeps Options.Connections connections
+// between sends and reconnects one when it breaks; each carries one send at a time. It is
+// safe for concurrent use.
 type Sender struct {
 	opts   Options
 	client *gomail.Client
 	log    *slog.Logger
 	from   *mail.Address
 
-	mu   sync.Mutex
-	conn *gosmtp.Client // nil until the first send and after a broken one
+	// idle holds the connection slots not in use; a send takes one and gives it back.
+	idle chan *slot
+}
+
+// slot is one kept connection.
+type slot struct {
+	conn *gosmtp.Client // nil until its first send and after a broken one
 }
 
 // New checks the options and prepares a Sender; it does not connect yet.
@@ -105,6 +114,9 @@ func New(opts Options) (*Sender, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.Connections <= 0 {
+		opts.Connections = 1
 	}
 	if opts.Port == 0 {
 		opts.Port = map[string]int{SecurityTLS: 465, SecurityStartTLS: 587, SecurityNone: 25}[opts.Security]
@@ -152,7 +164,11 @@ func New(opts Options) (*Sender, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sender{opts: opts, client: client, log: log, from: from}, nil
+	s := &Sender{opts: opts, client: client, log: log, from: from, idle: make(chan *slot, opts.Connections)}
+	for range opts.Connections {
+		s.idle <- &slot{}
+	}
+	return s, nil
 }
 
 func isLoopback(host string) bool {
@@ -172,39 +188,44 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 	if err != nil {
 		return gateway.Permanent(fmt.Errorf("mail notification %d: %w", out.NotificationID, err))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	var c *slot
+	select {
+	case c = <-s.idle:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { s.idle <- c }()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		reused := s.conn != nil
+		reused := c.conn != nil
 		if !reused {
 			conn, err := s.client.DialToSMTPClientWithContext(ctx)
 			if err != nil {
 				return fmt.Errorf("connect to %s: %w", s.client.ServerAddr(), err)
 			}
-			s.conn = conn
+			c.conn = conn
 			s.log.Debug("smtp connected", "server", s.client.ServerAddr())
 		}
-		err := s.client.SendWithSMTPClient(s.conn, msg)
+		err := s.client.SendWithSMTPClient(c.conn, msg)
 		if err == nil || msg.IsDelivered() {
 			// Delivered; a failure after it (the RSET that follows) only costs the
 			// connection.
 			if err != nil {
-				s.drop()
+				c.drop()
 			}
 			return nil
 		}
 		var se *gomail.SendError
 		if !errors.As(err, &se) {
-			s.drop()
+			c.drop()
 			return fmt.Errorf("send notification %d to %s: %w", out.NotificationID, out.To, err)
 		}
 		if se.Reason == gomail.ErrConnCheck && reused && attempt == 0 {
 			// The kept connection died while idle (the server's timeout): once more on
 			// a new one.
-			s.drop()
+			c.drop()
 			s.log.Debug("smtp connection went stale, reconnecting", "server", s.client.ServerAddr())
 			continue
 		}
@@ -218,7 +239,7 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 			// A reply: the connection is sound (go-mail reset the transaction).
 			return err
 		default:
-			s.drop()
+			c.drop()
 			return err
 		}
 	}
@@ -234,23 +255,30 @@ func permanentReason(r gomail.SendErrReason) bool {
 }
 
 // drop forgets the connection, closing it without waiting for the server.
-func (s *Sender) drop() {
-	if s.conn != nil {
-		_ = s.conn.Close()
-		s.conn = nil
+func (c *slot) drop() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
 	}
 }
 
-// Close says QUIT on the kept connection, if any.
+// Close says QUIT on the kept connections, waiting for the sends in progress. The Sender
+// can still send afterwards: it connects again.
 func (s *Sender) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn == nil {
-		return nil
+	var errs []error
+	slots := make([]*slot, 0, s.opts.Connections)
+	for range s.opts.Connections {
+		c := <-s.idle
+		slots = append(slots, c)
+		if c.conn != nil {
+			errs = append(errs, s.client.CloseWithSMTPClient(c.conn))
+			c.drop()
+		}
 	}
-	err := s.client.CloseWithSMTPClient(s.conn)
-	s.drop()
-	return err
+	for _, c := range slots {
+		s.idle <- c
+	}
+	return errors.Join(errs...)
 }
 
 // Render returns out as the mail Send would transmit (the Date aside), for tests and for

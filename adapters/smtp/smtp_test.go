@@ -22,6 +22,7 @@ import (
 	gomessagemail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	gomail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	hdmail "helpdeskd/adapters/mail"
 	"helpdeskd/gateway"
@@ -291,7 +292,7 @@ func TestSend_RelayDeniedIsPermanentAndConnectionKept(t *testing.T) {
 		t.Errorf("error %v, want Postfix's 5xx refusal of the recipient", err)
 	}
 	t.Logf("Postfix said: %v", err)
-	kept := snd.conn
+	kept := keptConn(snd)
 	if kept == nil {
 		t.Fatal("connection dropped after a 5xx reply")
 	}
@@ -299,7 +300,7 @@ func TestSend_RelayDeniedIsPermanentAndConnectionKept(t *testing.T) {
 	if err := snd.Send(ctx, gateway.Outgoing{To: "ann@" + s.domain, Subject: tok, Text: "after", MessageID: tok + "@" + s.domain}); err != nil {
 		t.Fatal(err)
 	}
-	if snd.conn != kept {
+	if keptConn(snd) != kept {
 		t.Errorf("a new connection for the next mail, want the kept one")
 	}
 	s.fetch(t, "ann", tok)
@@ -312,7 +313,7 @@ func TestSend_ReconnectsAfterTheConnectionBreaks(t *testing.T) {
 	if err := snd.Send(ctx, gateway.Outgoing{To: "ann@" + s.domain, Subject: first, Text: "one", MessageID: first + "@" + s.domain}); err != nil {
 		t.Fatal(err)
 	}
-	_ = snd.conn.Close() // as a server's idle timeout would
+	_ = keptConn(snd).Close() // as a server's idle timeout would
 	second := token(t)
 	if err := snd.Send(ctx, gateway.Outgoing{To: "ann@" + s.domain, Subject: second, Text: "two", MessageID: second + "@" + s.domain}); err != nil {
 		t.Fatalf("send on a broken kept connection: %v, want a reconnect", err)
@@ -514,4 +515,11 @@ func TestMessage_ThreadIndex(t *testing.T) {
 	if h, _ := textproto.ReadHeader(newBufReader(raw)); h.Has("Thread-Index") {
 		t.Error("a notice about no ticket has a Thread-Index")
 	}
+}
+
+// keptConn returns the kept connection of a one-connection Sender (nil if none).
+func keptConn(s *Sender) *gosmtp.Client {
+	c := <-s.idle
+	s.idle <- c
+	return c.conn
 }

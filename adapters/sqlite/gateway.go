@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"helpdeskd/core"
+	"helpdeskd/gateway"
 )
 
 // This file implements the gateway's ports: the inbound pipeline's records and the outbox.
@@ -107,10 +108,32 @@ func (db *DB) MarkBounced(ctx context.Context, notificationID int64, reason stri
 	})
 }
 
+// SetOnQueued has fn called after every commit that queued notifications (the outbox
+// dispatcher's Kick), so they need not wait for its poll. fn must not block: the writer
+// calls it between batches.
+func (db *DB) SetOnQueued(fn func()) { db.onQueued.Store(&fn) }
+
 // Due returns up to limit pending notifications whose next attempt is due, oldest first.
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]core.Notification, error) {
 	return db.notifications(ctx, `SELECT `+notificationColumns+` FROM notifications
 		WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, toDB(now), limit)
+}
+
+// DueIn returns up to limit pending notifications of a lane whose next attempt is due,
+// oldest first.
+func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit int) ([]core.Notification, error) {
+	q := `SELECT ` + notificationColumns + ` FROM notifications INDEXED BY notifications_lane_due
+		WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ?`
+	args := []any{string(lane.Channel), toDB(now)}
+	switch {
+	case lane.Recipient != "" && lane.Except:
+		q += ` AND recipient <> ?`
+		args = append(args, lane.Recipient)
+	case lane.Recipient != "":
+		q += ` AND recipient = ?`
+		args = append(args, lane.Recipient)
+	}
+	return db.notifications(ctx, q+` ORDER BY next_attempt_at, id LIMIT ?`, append(args, limit)...)
 }
 
 // notifications runs a query of notification rows.
@@ -133,12 +156,16 @@ func (db *DB) notifications(ctx context.Context, q string, args ...any) ([]core.
 
 // NextDue returns when the next pending notification is due (zero time if none).
 func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
-	var at sql.NullInt64
-	err := db.rdb.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM notifications WHERE state = 'pending'`).Scan(&at)
-	if err != nil {
+	var at int64
+	// Not min(): SQLite answers that through notifications_state, reading every pending row.
+	err := db.rdb.QueryRowContext(ctx, `SELECT next_attempt_at FROM notifications INDEXED BY notifications_due
+		WHERE state = 'pending' ORDER BY next_attempt_at LIMIT 1`).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	} else if err != nil {
 		return time.Time{}, err
 	}
-	return fromDB(at.Int64), nil
+	return fromDB(at), nil
 }
 
 func (db *DB) updateNotification(ctx context.Context, q string, args ...any) error {
@@ -153,6 +180,20 @@ func (db *DB) updateNotification(ctx context.Context, q string, args ...any) err
 // sends the same Message-ID and a reply to it threads.
 func (db *DB) SetMessageRef(ctx context.Context, id int64, ref string) error {
 	return db.updateNotification(ctx, `UPDATE notifications SET message_ref = ? WHERE id = ?`, ref, id)
+}
+
+// SetMessageRefs stores the Message-IDs of many notifications in one transaction: the
+// dispatcher's batch pays one fsync for them, not one each.
+func (db *DB) SetMessageRefs(ctx context.Context, refs map[int64]string) error {
+	return db.Write(ctx, func(tx core.Tx) error {
+		w := tx.(*writeTx)
+		for id, ref := range refs {
+			if _, err := w.q.ExecContext(w.ctx, `UPDATE notifications SET message_ref = ? WHERE id = ?`, ref, id); err != nil {
+				return fmt.Errorf("message ref of notification %d: %w", id, err)
+			}
+		}
+		return nil
+	})
 }
 
 // MarkSent records a delivered notification.

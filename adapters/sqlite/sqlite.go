@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"helpdeskd/core"
@@ -75,6 +76,9 @@ type DB struct {
 	cdb   *sql.DB // exactly one connection: the checkpointer
 	blobs *Blobs
 
+	// wstmts and rstmts keep the prepared statements of the writer and of the read pool.
+	wstmts, rstmts *stmtCache
+
 	writes  chan *writeReq
 	closing chan struct{}
 	stopped chan struct{}
@@ -84,6 +88,11 @@ type DB struct {
 	// when the checkpointer has stopped.
 	committed    chan struct{}
 	checkpointed chan struct{}
+
+	// onQueued is called after a commit that queued notifications (SetOnQueued);
+	// batchQueued says the batch being committed queued some (the writer's alone).
+	onQueued    atomic.Pointer[func()]
+	batchQueued bool
 
 	// mu makes "not closed yet" and "queued" one step for Write, so nothing is queued
 	// after the writer has stopped.
@@ -163,6 +172,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	db.rdb = rdb
+	db.wstmts, db.rstmts = newStmtCache(wdb), newStmtCache(rdb)
 	dir := opts.AttachmentsDir
 	if dir == "" {
 		dir = filepath.Join(filepath.Dir(path), "attachments")
@@ -216,6 +226,9 @@ func (db *DB) Close() error {
 	<-db.stopped
 	<-db.checkpointed
 	var errs []error
+	if db.rstmts != nil {
+		errs = append(errs, db.rstmts.close(), db.wstmts.close())
+	}
 	if db.rdb != nil {
 		errs = append(errs, db.rdb.Close())
 	}
@@ -232,8 +245,12 @@ func (db *DB) Read(ctx context.Context, fn func(core.ReadTx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
-	defer tx.Rollback()
-	return fn(&readTx{ctx: ctx, q: tx})
+	defer func() {
+		tx.Rollback()
+		// The connection is back in the pool: texts first seen in this read can be prepared.
+		db.rstmts.preparePending(ctx)
+	}()
+	return fn(&readTx{ctx: ctx, q: newStmtTx(tx, db.rstmts)})
 }
 
 // Write runs fn in the writer's transaction and returns once that is committed (or
@@ -302,6 +319,9 @@ func (db *DB) commit(batch []*writeReq) {
 	// interrupt a statement, which in SQLite may roll back the whole shared transaction.
 	ctx := context.Background()
 	results := make([]error, len(batch))
+	// A write undone after it queued (its savepoint rolled back) leaves this set: one
+	// wake-up too many, which finds nothing.
+	db.batchQueued = false
 	finish := func(err error) {
 		for i, r := range batch {
 			if results[i] == nil {
@@ -341,6 +361,9 @@ func (db *DB) commit(batch []*writeReq) {
 		case db.committed <- struct{}{}:
 		default:
 		}
+		if fn := db.onQueued.Load(); fn != nil && db.batchQueued {
+			(*fn)()
+		}
 	}
 }
 
@@ -353,12 +376,16 @@ var errRetryWithSavepoints = errors.New("a write failed: run the batch with save
 // rolled back alone and its error put in results. Any other returned error applies to every
 // write without a result of its own.
 func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, savepoints bool) (bool, error) {
+	// Between transactions the writer's one connection is free to prepare what the last
+	// batch ran for the first time.
+	db.wstmts.preparePending(ctx)
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return false, translate(fmt.Errorf("begin: %w", err))
 	}
+	stx := newStmtTx(tx, db.wstmts)
 	exec := func(q string) error {
-		_, err := tx.ExecContext(ctx, q)
+		_, err := stx.ExecContext(ctx, q)
 		return err
 	}
 	ok := 0
@@ -372,7 +399,7 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 				return false, translate(fmt.Errorf("savepoint: %w", err))
 			}
 		}
-		err := run(r.fn, &writeTx{readTx: readTx{ctx: ctx, q: tx}})
+		err := run(r.fn, &writeTx{readTx: readTx{ctx: ctx, q: stx}, queued: &db.batchQueued})
 		if err != nil && !savepoints {
 			tx.Rollback()
 			return false, errRetryWithSavepoints
@@ -399,7 +426,7 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 		tx.Rollback()
 		return false, nil
 	}
-	if err := indexNewMessages(ctx, tx); err != nil {
+	if err := indexNewMessages(ctx, stx); err != nil {
 		tx.Rollback()
 		return false, translate(err)
 	}
@@ -411,7 +438,7 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 
 // indexNewMessages adds the messages written since the last batch to the search index,
 // in the batch's transaction (see migration 005).
-func indexNewMessages(ctx context.Context, tx *sql.Tx) error {
+func indexNewMessages(ctx context.Context, tx querier) error {
 	var last, newest int64
 	err := tx.QueryRowContext(ctx, `SELECT last_message_id, (SELECT COALESCE(max(id), 0) FROM messages) FROM search_progress`).Scan(&last, &newest)
 	if err != nil {
@@ -420,59 +447,18 @@ func indexNewMessages(ctx context.Context, tx *sql.Tx) error {
 	if newest <= last {
 		return nil
 	}
+	// The bound is read by a subquery, not bound as a parameter: with ANALYZE's samples
+	// (SQLITE_ENABLE_STAT4) SQLite re-plans a statement whenever a parameter it compares an
+	// indexed column with changes, and this one changes every batch.
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticket_search (rowid, subject, body)
-		SELECT m.id, t.subject, m.body FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id > ?`, last); err != nil {
+		SELECT m.id, t.subject, m.body FROM messages m JOIN tickets t ON t.id = m.ticket_id
+		WHERE m.id > (SELECT last_message_id FROM search_progress)`); err != nil {
 		return fmt.Errorf("index messages after %d: %w", last, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE search_progress SET last_message_id = ?`, newest); err != nil {
 		return fmt.Errorf("search progress: %w", err)
 	}
 	return nil
-}
-
-// checkpointer copies the WAL into the database file off the commit path (see
-// checkpointInterval) until Close. A failed checkpoint is only late: the WAL keeps every
-// committed write, and the next one, or Close, copies it.
-func (db *DB) checkpointer() {
-	defer close(db.checkpointed)
-	ctx := context.Background()
-	quiet := time.NewTimer(checkpointQuiet)
-	defer quiet.Stop()
-	pending := false // checkpointed PASSIVE since the last TRUNCATE
-	for {
-		select {
-		case <-db.closing:
-			return
-		case <-db.committed:
-			// Let the commits of one interval gather, then copy them in one go.
-			select {
-			case <-db.closing:
-				return
-			case <-time.After(checkpointInterval):
-			}
-			if frames, _ := db.checkpoint(ctx, "PASSIVE"); frames >= checkpointRestartFrames {
-				db.checkpoint(ctx, "RESTART")
-			}
-			pending = true
-			quiet.Reset(checkpointQuiet)
-		case <-quiet.C:
-			if !pending {
-				continue
-			}
-			_, done := db.checkpoint(ctx, "TRUNCATE")
-			if pending = !done; pending {
-				quiet.Reset(checkpointQuiet)
-			}
-		}
-	}
-}
-
-// checkpoint runs one checkpoint of mode on the checkpointer's connection and returns the
-// frames the WAL held and whether it completed (false when it was busy or failed).
-func (db *DB) checkpoint(ctx context.Context, mode string) (frames int, done bool) {
-	var busy, copied int
-	err := db.cdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied)
-	return frames, err == nil && busy == 0
 }
 
 // run calls fn, turning a panic into an error so one bad write cannot stop the writer.

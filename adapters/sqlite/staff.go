@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -103,12 +104,22 @@ func ftsQuery(text string) string {
 	return strings.Join(terms, " ")
 }
 
-// searchHits is the set of tickets with a message (or subject) matching the FTS5 query.
-const searchHits = `WITH hits (ticket_id) AS (
-	SELECT DISTINCT m.ticket_id FROM ticket_search CROSS JOIN messages m ON m.id = ticket_search.rowid
-	WHERE ticket_search MATCH ?) `
+// searchFloor finds where a search stops looking: the rowid of the (scan+1)-th newest
+// matching message (no row when at most scan match). FTS5 walks its own doclist for it
+// without touching messages or tickets, so even a word in every ticket costs little here.
+const searchFloor = `SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?`
 
-func (t *readTx) Queue(_ context.Context, f core.QueueFilter) ([]core.QueueItem, int, error) {
+// searchHits lists the tickets passing the filters (the second %s: " AND …"; the first
+// joins the tickets they need) with a message (or subject) matching the FTS5 query above the
+// floor, in the order of their newest such message. FTS5 yields its hits newest first
+// without a sort, so the LIMIT stops the walk: each hit costs a message lookup, and a ticket
+// lookup (several times dearer) when filtered; an unbounded walk is what made a common word
+// take a second.
+const searchHits = `SELECT DISTINCT m.ticket_id FROM ticket_search CROSS JOIN messages m ON m.id = ticket_search.rowid%s
+	WHERE ticket_search MATCH ? AND ticket_search.rowid > ?%s
+	ORDER BY ticket_search.rowid DESC LIMIT ?`
+
+func (t *readTx) Queue(_ context.Context, f core.QueueFilter) ([]core.QueueItem, core.QueueCount, error) {
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
@@ -154,94 +165,139 @@ func (t *readTx) Queue(_ context.Context, f core.QueueFilter) ([]core.QueueItem,
 	if f.Overdue {
 		add("t.due_at IS NOT NULL AND t.due_at < ? AND t.status IN (?, ?)", toDB(f.Now), int(core.StatusOpen), int(core.StatusInProgress))
 	}
+	order := queueOrder(f)
+	if f.Search != "" {
+		return t.searchQueue(f, where, args, order)
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	// With a search the matching tickets drive the query: FTS5 finds them, then the
-	// filters and the sort apply to those few rather than to the whole table.
-	prefix, from := "", " FROM tickets t"
-	var pre []any
-	if f.Search != "" {
-		q := ftsQuery(f.Search)
-		if q == "" {
-			return []core.QueueItem{}, 0, nil
-		}
-		prefix, from, pre = searchHits, " FROM hits h CROSS JOIN tickets t ON t.id = h.ticket_id", []any{q}
+	// Without a search the count reads an index alone, cheaper than numbering rows.
+	var n int
+	if err := t.q.QueryRowContext(t.ctx, `SELECT count(*) FROM tickets t`+cond, args...).Scan(&n); err != nil {
+		return nil, core.QueueCount{}, fmt.Errorf("count queue: %w", err)
 	}
-	countArgs := append(append([]any{}, pre...), args...)
-	count := func() (int, error) {
-		var n int
-		if err := t.q.QueryRowContext(t.ctx, prefix+`SELECT count(*)`+from+cond, countArgs...).Scan(&n); err != nil {
-			return 0, fmt.Errorf("count queue: %w", err)
-		}
-		return n, nil
+	total := core.QueueCount{N: n}
+	if n == 0 || f.Page.Offset() >= n {
+		return []core.QueueItem{}, total, nil
 	}
-	total := -1
-	list := []core.QueueItem{}
-	if f.Search == "" {
-		// Without a search the count reads an index alone, cheaper than numbering rows.
-		n, err := count()
-		if err != nil {
-			return nil, 0, err
-		}
-		if total = n; total == 0 || f.Page.Offset() >= total {
-			return list, total, nil
-		}
-	}
+	list, err := t.queuePage("", " FROM tickets t"+cond, order, args, f.Page.Size, f.Page.Offset(), f.UserID)
+	return list, total, err
+}
+
+// queueOrder is the ORDER BY of the queue's sort and order.
+func queueOrder(f core.QueueFilter) string {
 	desc := f.Order == "desc" || (f.Order == "" && f.Sort != core.SortDeadline)
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
 	}
-	var order string
 	switch f.Sort {
 	case core.SortCreated:
-		order = "t.id" + dir
+		return "t.id" + dir
 	case core.SortDeadline:
-		order = "(t.due_at IS NULL), t.due_at" + dir + ", t.id" + dir
+		return "(t.due_at IS NULL), t.due_at" + dir + ", t.id" + dir
 	default:
-		order = "t.updated_at" + dir + ", t.id" + dir
+		return "t.updated_at" + dir + ", t.id" + dir
 	}
+}
+
+// searchQueue is Queue with a search: the matching tickets, newest matching message first,
+// that pass the filters (with filters, among the scan newest matching messages only), at most
+// cap of them, are the candidates the sort and the page apply to. When the walk stops early
+// the count is capped, and pages end at cap.
+func (t *readTx) searchQueue(f core.QueueFilter, where []string, args []any, order string) ([]core.QueueItem, core.QueueCount, error) {
+	list := []core.QueueItem{}
+	q := ftsQuery(f.Search)
+	if q == "" {
+		return list, core.QueueCount{}, nil
+	}
+	limit, scan := f.SearchCap, f.SearchScan
+	if limit <= 0 {
+		limit = core.DefaultSearchCap
+	}
+	if scan <= 0 {
+		scan = core.DefaultSearchScan
+	}
+	// Without a filter every hit is a ticket, so the cap alone ends the walk, and the floor,
+	// which evaluates the match a second time (dear when one word is common), is not needed.
+	var floor int64
+	join, cond := "", ""
+	if len(where) > 0 {
+		join, cond = " CROSS JOIN tickets t ON t.id = m.ticket_id", " AND "+strings.Join(where, " AND ")
+		err := t.q.QueryRowContext(t.ctx, searchFloor, q, scan).Scan(&floor)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, core.QueueCount{}, fmt.Errorf("search floor: %w", err)
+		}
+	}
+	rows, err := t.q.QueryContext(t.ctx, fmt.Sprintf(searchHits, join, cond), append(append([]any{q, floor}, args...), limit+1)...)
+	if err != nil {
+		return nil, core.QueueCount{}, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	// The candidates travel to the page's query as a JSON array: the sort and the page must
+	// see exactly the first cap of them, whatever the order asked.
+	ids := []byte{'['}
+	n := 0
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, core.QueueCount{}, err
+		}
+		if n++; n > limit {
+			break
+		}
+		if n > 1 {
+			ids = append(ids, ',')
+		}
+		ids = strconv.AppendInt(ids, id, 10)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, core.QueueCount{}, err
+	}
+	rows.Close()
+	ids = append(ids, ']')
+	// Past the floor are matching messages not looked at: their tickets may match too.
+	total := core.QueueCount{N: min(n, limit), Capped: n > limit || floor > 0}
+	if f.Page.Offset() >= total.N {
+		return list, total, nil
+	}
+	list, err = t.queuePage(`WITH hits (ticket_id) AS (SELECT value FROM json_each(?))`,
+		" FROM hits h CROSS JOIN tickets t ON t.id = h.ticket_id", order, []any{string(ids)},
+		min(f.Page.Size, total.N-f.Page.Offset()), f.Page.Offset(), f.UserID)
+	return list, total, err
+}
+
+// queuePage lists one page of the queue's rows (from, with the args of prefix and from) in
+// order. The counting is the caller's: a count over the page's rows here would make SQLite
+// read every row before the first.
+func (t *readTx) queuePage(prefix, from, order string, args []any, limit, offset int, userID int64) ([]core.QueueItem, error) {
 	// The page's IDs are chosen first; only its rows then pay for the columns and the
 	// correlated subqueries of TicketWork, which SQLite would otherwise compute for every
-	// candidate row before sorting. With a search the same pass counts the hits, so the
-	// full-text match and its joins run once.
+	// candidate row before sorting.
 	with := "WITH "
 	if prefix != "" {
 		with = prefix + ", "
 	}
-	q := with + `page (id, total) AS (SELECT t.id, count(*) OVER ()` + from + cond + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?)
-		SELECT ` + ticketColumns + `, ` + workColumns + `, pg.total FROM page pg CROSS JOIN tickets t ON t.id = pg.id` + workJoins +
+	q := with + `page (id) AS (SELECT t.id` + from + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		SELECT ` + ticketColumns + `, ` + workColumns + ` FROM page pg CROSS JOIN tickets t ON t.id = pg.id` + workJoins +
 		` ORDER BY ` + order
-	all := append(append([]any{}, countArgs...), f.Page.Size, f.Page.Offset(), f.UserID, f.UserID)
+	all := append(append([]any{}, args...), limit, offset, userID, userID)
 	rows, err := t.q.QueryContext(t.ctx, q, all...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list queue: %w", err)
+		return nil, fmt.Errorf("list queue: %w", err)
 	}
 	defer rows.Close()
+	list := []core.QueueItem{}
 	for rows.Next() {
-		var n int
-		it, err := scanQueueItem(rows, &n)
+		it, err := scanQueueItem(rows)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		list = append(list, it)
-		total = n
 	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if total < 0 {
-		// An empty page of a search: past the end, or nothing found.
-		if f.Page.Offset() == 0 {
-			return list, 0, nil
-		}
-		if total, err = count(); err != nil {
-			return nil, 0, err
-		}
-	}
-	return list, total, nil
+	return list, rows.Err()
 }
 
 func (t *readTx) MessageRevisions(_ context.Context, messageID int64) ([]core.MessageRevision, error) {

@@ -30,7 +30,12 @@ type readTx struct {
 	q   querier
 }
 
-type writeTx struct{ readTx }
+type writeTx struct {
+	readTx
+	// queued is set when the transaction queues a notification: the commit then wakes
+	// the dispatcher.
+	queued *bool
+}
 
 func notFound(what string, id any) error {
 	return core.Errorf(core.ENOTFOUND, "%s %v not found.", what, id)
@@ -484,6 +489,9 @@ func (t *writeTx) AddNotification(_ context.Context, n *core.Notification) error
 		status, n.Detail, n.InReplyTo, string(n.State), toDB(n.NextAttemptAt), toDB(n.CreatedAt)).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("queue %s notification for ticket %d: %w", n.Event, n.TicketID, err)
+	}
+	if t.queued != nil {
+		*t.queued = true
 	}
 	return nil
 }

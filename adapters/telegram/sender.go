@@ -47,8 +47,10 @@ func (p Pace) withDefaults() Pace {
 	return p
 }
 
-// pacer hands out send slots: each send reserves the earliest time allowed by its chat's
-// gap and the overall gap, then waits for it.
+// pacer hands out send slots: each send first waits for its chat's slot (the chat's gap
+// after its previous message), then takes the overall slot. The overall slot is taken only
+// once the chat's is reached: reserved ahead, a group's 3-second gap would push the overall
+// slot forward and hold up every private chat behind it.
 type pacer struct {
 	pace    Pace
 	mu      sync.Mutex
@@ -59,21 +61,17 @@ type pacer struct {
 func newPacer(p Pace) *pacer { return &pacer{pace: p.withDefaults(), next: map[int64]time.Time{}} }
 
 func (p *pacer) wait(ctx context.Context, chat int64) error {
+	gap := p.pace.PerChat
+	if chat < 0 {
+		gap = p.pace.PerGroup
+	}
 	p.mu.Lock()
 	now := time.Now()
 	at := now
 	if t := p.next[chat]; t.After(at) {
 		at = t
 	}
-	if p.overall.After(at) {
-		at = p.overall
-	}
-	gap := p.pace.PerChat
-	if chat < 0 {
-		gap = p.pace.PerGroup
-	}
 	p.next[chat] = at.Add(gap)
-	p.overall = at.Add(p.pace.Overall)
 	if len(p.next) > 10000 {
 		for c, t := range p.next {
 			if t.Before(now) {
@@ -82,18 +80,28 @@ func (p *pacer) wait(ctx context.Context, chat int64) error {
 		}
 	}
 	p.mu.Unlock()
-	d := time.Until(at)
-	if d <= 0 {
+	if err := waitUntil(ctx, at); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	at2 := time.Now()
+	if p.overall.After(at2) {
+		at2 = p.overall
+	}
+	p.overall = at2.Add(p.pace.Overall)
+	if t := at2.Add(gap); t.After(p.next[chat]) {
+		p.next[chat] = t
+	}
+	p.mu.Unlock()
+	return waitUntil(ctx, at2)
+}
+
+// waitUntil returns at t, or with ctx's error if it ends first.
+func waitUntil(ctx context.Context, t time.Time) error {
+	if d := time.Until(t); d > 0 && !sleep(ctx, d) {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctx.Err()
 }
 
 // hold keeps a chat quiet until at (after a 429 for it).

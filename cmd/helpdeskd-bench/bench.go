@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -37,6 +38,8 @@ type config struct {
 	// The email cells run when imap is set (or HELPDESKD_TEST_IMAP_ADDR is).
 	imap         mailServer
 	mails, pings int
+	// The outbox cells (-kinds outbox) send to outbox.smtpAddr.
+	outbox outboxSpec
 }
 
 // Defaults: the whole run takes about two and a half minutes on a 2-core machine, most of it
@@ -55,6 +58,7 @@ func defaultConfig() config {
 		accounts:      1000,
 		properties:    3,
 		kinds:         map[string]bool{kindFloor: true, kindFloorFile: true, kindList: true, kindDetail: true, kindCreateJSON: true, kindCreateMultipart: true},
+		outbox:        outboxSpec{backlog: 10_000, rate: 500, duration: time.Minute, connections: 4, workers: 4, tailWait: 2 * time.Minute},
 	}
 }
 
@@ -68,6 +72,7 @@ func quickConfig(c config) config {
 	c.fileBytes = 64 << 10
 	c.accounts = 10
 	c.mails, c.pings = 20, 3
+	c.outbox.backlog, c.outbox.rate, c.outbox.duration = 200, 50, time.Second
 	return c
 }
 
@@ -128,6 +133,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.imap.password, "imap-password", "support-pass", "IMAP password of the email cells")
 	fs.IntVar(&c.mails, "mails", 500, "mails of the email ingest cell")
 	fs.IntVar(&c.pings, "pings", 20, "single mails of the IDLE latency cell")
+	fs.StringVar(&c.outbox.smtpAddr, "smtp", os.Getenv("HELPDESKD_TEST_SMTP_ADDR"), "plain SMTP server `host:port` on loopback for the outbox cells (default $HELPDESKD_TEST_SMTP_ADDR)")
+	fs.StringVar(&c.outbox.domain, "smtp-domain", cmp.Or(os.Getenv("HELPDESKD_TEST_MAIL_DOMAIN"), "helpdesk.test"), "domain the SMTP server delivers locally: the outbox cells mail eve@ it")
+	fs.IntVar(&c.outbox.backlog, "outbox-backlog", c.outbox.backlog, "email notifications of the outbox drain cell")
+	fs.IntVar(&c.outbox.rate, "outbox-rate", c.outbox.rate, "creates per second of the steady outbox cell")
+	fs.DurationVar(&c.outbox.duration, "outbox-duration", c.outbox.duration, "length of the steady outbox cell")
+	fs.IntVar(&c.outbox.connections, "smtp-connections", c.outbox.connections, "SMTP connections of the outbox cells")
+	fs.IntVar(&c.outbox.workers, "outbox-workers", c.outbox.workers, "email notifications in flight in the outbox cells")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the daemon's process during the create cells to `file`")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -182,6 +194,12 @@ func (c *config) set(name string, explicit config) {
 		c.pings = explicit.pings
 	case "kinds":
 		c.kinds = explicit.kinds
+	case "outbox-backlog":
+		c.outbox.backlog = explicit.outbox.backlog
+	case "outbox-rate":
+		c.outbox.rate = explicit.outbox.rate
+	case "outbox-duration":
+		c.outbox.duration = explicit.outbox.duration
 	}
 }
 
@@ -378,6 +396,26 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	}
 	rep.Rows = append(rep.Rows, creates...)
 	rep.Rows = append(rep.Rows, reads...)
+	if cfg.kinds[kindOutbox] {
+		// -cpuprofile covers the create cells when they run, else the outbox cells.
+		if cfg.cpuprofile != "" && !cfg.kinds[kindCreateJSON] && !cfg.kinds[kindCreateMultipart] {
+			stop, err := startProfile(cfg.cpuprofile)
+			if err != nil {
+				return nil, err
+			}
+			defer stop()
+		}
+		rows, err := outboxRows(ctx, cfg.outbox, tmp, cell, progress)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if r.Note != "" {
+				rep.Notes = append(rep.Notes, r.What+": "+r.Note+".")
+			}
+		}
+		rep.Rows = append(rep.Rows, rows...)
+	}
 	if cfg.imap.addr == "" {
 		rep.Rows = append(rep.Rows, row{Kind: "email", What: "email ingest from IMAP (messages/s, delivery → ticket with IDLE)",
 			Note: "not configured (-imap)"})

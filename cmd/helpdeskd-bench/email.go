@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"sort"
@@ -50,7 +51,9 @@ func emailRows(ctx context.Context, srv mailServer, dir string, mails, pings int
 	raw := &gateway.RawMail{
 		Blobs:    db.Blobs(),
 		Pipeline: gateway.NewPipeline(svc, db, gateway.PipelineOptions{Address: "support@bench.example"}),
-		Parse:    func(b []byte) (gateway.Inbound, error) { return mail.Parse(b, mail.Options{}) },
+		Parse: func(raw io.ReaderAt, size int64, stage gateway.StageFunc) (gateway.Inbound, error) {
+			return mail.ParseReader(raw, size, mail.Options{Stage: stage})
+		},
 	}
 	box := fmt.Sprintf("helpdeskd-bench-%d", time.Now().UnixNano())
 	c, err := imapclient.DialInsecure(srv.addr, nil)
@@ -101,7 +104,7 @@ func emailRows(ctx context.Context, srv mailServer, dir string, mails, pings int
 		Mailbox: box, ProcessedMailbox: box + "-processed", FailedMailbox: box + "-failed",
 		IDLE: true, PollInterval: time.Hour, Workers: 8},
 		imap.HandlerFunc(func(ctx context.Context, m imap.Mail) (imap.Disposition, string, error) {
-			failed, reason, err := raw.Apply(ctx, m.Raw)
+			failed, reason, err := raw.Apply(ctx, m.Raw, m.Size)
 			if failed {
 				return imap.Failed, reason, err
 			}

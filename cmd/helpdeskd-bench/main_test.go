@@ -87,3 +87,33 @@ func TestRun_BadFlagsAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_QuickOutbox runs the outbox cells with tiny sizes: against the in-process SMTP
+// sink always, and against the mail stack's Postfix when it runs. It asserts no timing.
+func TestRun_QuickOutbox(t *testing.T) {
+	code, out, errOut := runBench(t, "-quick", "-json", "-kinds", "outbox", "-sizes", "10", "-imap", "")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var rep report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	want := 3 // the server alone, the drain, the steady creates
+	if os.Getenv("HELPDESKD_TEST_SMTP_ADDR") != "" {
+		want = 6
+	}
+	n := 0
+	for _, r := range rep.Rows {
+		if r.Kind != kindOutbox {
+			continue
+		}
+		n++
+		if r.Ops == 0 || r.PerSecond <= 0 || r.Errors != 0 {
+			t.Errorf("outbox row measured nothing or failed: %+v", r)
+		}
+	}
+	if n != want {
+		t.Errorf("%d outbox rows, want %d", n, want)
+	}
+}

@@ -16,7 +16,7 @@ var _ imap.Handler = mailHandler{}
 const maxRawBytes = gateway.MaxRawMailBytes
 
 func (h mailHandler) HandleMail(ctx context.Context, m imap.Mail) (imap.Disposition, string, error) {
-	failed, reason, err := h.raw.Apply(ctx, m.Raw)
+	failed, reason, err := h.raw.Apply(ctx, m.Raw, m.Size)
 	if err != nil {
 		return 0, "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 
 	"helpdeskd/adapters/imap"
 	"helpdeskd/adapters/mail"
@@ -15,6 +16,11 @@ import (
 	"helpdeskd/core"
 	"helpdeskd/gateway"
 )
+
+// smtpConnections is how many SMTP connections carry the email lane at once: a relay
+// spends most of a mail's time on its own fsync, so a few in parallel multiply the rate,
+// and few enough that no provider takes them for abuse.
+const smtpConnections = 4
 
 // openEmail sets up the email gateway when email.enabled: the SMTP sender for the
 // dispatcher, the inbound pipeline and the IMAP poller.
@@ -28,6 +34,7 @@ func (m *Main) openEmail(ctx context.Context) error {
 		Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
 		From: cfg.Address, FromName: cfg.Name,
 		ThreadSecret: m.replySecret(),
+		Connections:  smtpConnections,
 		Logger:       m.Logger.With("part", "smtp"),
 	})
 	if err != nil {
@@ -51,9 +58,13 @@ func (m *Main) openEmail(ctx context.Context) error {
 	handler := mailHandler{raw: &gateway.RawMail{
 		Blobs:    m.DB.Blobs(),
 		Pipeline: pipeline,
-		Parse:    func(raw []byte) (gateway.Inbound, error) { return mail.Parse(raw, parse) },
-		Count:    m.Metrics.InboundMail,
-		Logger:   m.Logger.With("part", "imap"),
+		Parse: func(raw io.ReaderAt, size int64, stage gateway.StageFunc) (gateway.Inbound, error) {
+			opts := parse
+			opts.Stage = stage
+			return mail.ParseReader(raw, size, opts)
+		},
+		Count:  m.Metrics.InboundMail,
+		Logger: m.Logger.With("part", "imap"),
 	}}
 	opts := imapOptions(m.Config, m.Logger)
 	opts.OnState = func(up bool) { m.Metrics.SetConnected(metrics.ChannelIMAP, up) }
@@ -76,6 +87,8 @@ func imapOptions(cfg config.Config, logger *slog.Logger) imap.Options {
 		// Mails are independent (each is deduplicated on its own), so handling several at
 		// once is safe, and their commits share the writer's fsync.
 		Workers: ingestWorkers,
+		// Fetched mails wait on the blobs' disk: a tmpfs /tmp would hold them in memory.
+		TempDir: filepath.Join(cfg.Database.AttachmentsPath(), "tmp"),
 		Logger:  logger.With("part", "imap"),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,12 +102,15 @@ func (m *Main) Open(ctx context.Context) error {
 			Secret:     m.replySecret(),
 			TicketLink: cfg.Panel.TicketLink,
 		},
-		MaxAttempts: cfg.Notify.MaxAttempts,
-		BaseDelay:   cfg.Notify.RetryDelay.D(),
-		MaxDelay:    cfg.Notify.MaxRetryDelay.D(),
-		OnFailed:    m.Metrics.NotificationFailed,
-		Logger:      m.Logger.With("part", "dispatcher"),
+		MaxAttempts:  cfg.Notify.MaxAttempts,
+		BaseDelay:    cfg.Notify.RetryDelay.D(),
+		MaxDelay:     cfg.Notify.MaxRetryDelay.D(),
+		StaffChat:    staffChat(cfg.Telegram.StaffChatID),
+		EmailWorkers: smtpConnections,
+		OnFailed:     m.Metrics.NotificationFailed,
+		Logger:       m.Logger.With("part", "dispatcher"),
 	})
+	db.SetOnQueued(m.Dispatcher.Kick)
 	m.parts = append(m.parts, m.Dispatcher.Run)
 	handler := httpapi.New(m.Service, httpapi.Options{
 		Logger:       m.Logger,
@@ -217,6 +221,14 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// staffChat is the staff chat as core queues its notifications' recipient; "" for none.
+func staffChat(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 // replySecret is the key of reply tokens, nil when they are off.
