@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -164,16 +163,6 @@ type MessageRevision struct {
 type StaffTicketDetail struct {
 	TicketDetail
 	Work TicketWork
-}
-
-// DeliveryLog is the port to what the desk failed to deliver or refused to take in
-// (SPEC §4.3): failed notifications and rejected or failed inbound messages. The store
-// implements it; the Service finds it on its Store.
-type DeliveryLog interface {
-	// Notifications lists notifications in a state, newest first.
-	Notifications(ctx context.Context, state NotificationState, limit int) ([]Notification, error)
-	// InboundByResult lists inbound messages with a result, newest first.
-	InboundByResult(ctx context.Context, result string, limit int) ([]InboundRecord, error)
 }
 
 func requireStaff(actor Actor) error {
@@ -480,173 +469,6 @@ func (s *Service) StaffReply(ctx context.Context, actor Actor, id int64, in NewR
 	return m, nil
 }
 
-// ticketMessage loads a message of a ticket; ENOTFOUND if it is not on that ticket.
-func ticketMessage(ctx context.Context, tx ReadTx, ticketID, messageID int64) (*Message, error) {
-	m, err := tx.Message(ctx, messageID)
-	if ErrorCode(err) == ENOTFOUND || (err == nil && m.TicketID != ticketID) {
-		return nil, Errorf(ENOTFOUND, "Message not found.")
-	}
-	return m, err
-}
-
-// firstMessageID returns the ID of a ticket's first message (its description).
-func firstMessageID(ctx context.Context, tx ReadTx, ticketID int64) (int64, error) {
-	ms, err := tx.Messages(ctx, ticketID, true)
-	if err != nil || len(ms) == 0 {
-		return 0, err
-	}
-	return ms[0].ID, nil
-}
-
-// SetMessageHidden hides a message from the customer or shows it again. The message is
-// kept; the customer's counts follow; notifications about it still waiting in the outbox
-// are withdrawn. The first message is the ticket's description and cannot be hidden (edit
-// it instead).
-func (s *Service) SetMessageHidden(ctx context.Context, actor Actor, ticketID, messageID int64, hidden bool) (*Message, error) {
-	if err := requireStaff(actor); err != nil {
-		return nil, err
-	}
-	var m *Message
-	err := s.store.Write(ctx, func(tx Tx) error {
-		t, err := loadTicket(ctx, tx, actor, TicketRef{ID: ticketID})
-		if err != nil {
-			return err
-		}
-		if m, err = ticketMessage(ctx, tx, t.ID, messageID); err != nil {
-			return err
-		}
-		if m.Hidden == hidden {
-			return nil
-		}
-		if hidden {
-			first, err := firstMessageID(ctx, tx, t.ID)
-			if err != nil {
-				return err
-			}
-			if first == m.ID {
-				return &Error{Code: EINVALID, Message: "The first message is the ticket's description and cannot be hidden; edit it instead.",
-					Fields: []string{"messageId: the ticket's description cannot be hidden"}}
-			}
-		}
-		if err := tx.SetMessageHidden(ctx, m.ID, hidden); err != nil {
-			return err
-		}
-		if hidden {
-			if err := tx.CancelNotifications(ctx, m.ID); err != nil {
-				return err
-			}
-		}
-		kind := KindUnhidden
-		if hidden {
-			kind = KindHidden
-		}
-		m.Hidden = hidden
-		return tx.AddTicketEvent(ctx, &TicketEvent{TicketID: t.ID, At: s.clock.Now(), ActorUserID: actor.User.ID,
-			Kind: kind, Detail: "message #" + itoa(m.ID)})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.reloadMessage(ctx, ticketID, messageID)
-}
-
-func (s *Service) reloadMessage(ctx context.Context, ticketID, messageID int64) (*Message, error) {
-	var out *Message
-	err := s.store.Read(ctx, func(tx ReadTx) error {
-		ms, err := tx.Messages(ctx, ticketID, true)
-		if err != nil {
-			return err
-		}
-		for i := range ms {
-			if ms[i].ID == messageID {
-				out = &ms[i]
-				return nil
-			}
-		}
-		return Errorf(ENOTFOUND, "Message not found.")
-	})
-	return out, err
-}
-
-// EditMessage replaces a message's text; the previous text is kept as a revision. Editing
-// the first message edits the ticket's description too.
-func (s *Service) EditMessage(ctx context.Context, actor Actor, ticketID, messageID int64, body string) (*Message, error) {
-	if err := requireStaff(actor); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(body) == "" {
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: message: must not be empty", Fields: []string{"message: must not be empty"}}
-	}
-	if !utf8.ValidString(body) {
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: message: must be valid UTF-8", Fields: []string{"message: must be valid UTF-8"}}
-	}
-	err := s.store.Write(ctx, func(tx Tx) error {
-		t, err := loadTicket(ctx, tx, actor, TicketRef{ID: ticketID})
-		if err != nil {
-			return err
-		}
-		m, err := ticketMessage(ctx, tx, t.ID, messageID)
-		if err != nil {
-			return err
-		}
-		if m.Body == body {
-			return nil
-		}
-		first, err := firstMessageID(ctx, tx, t.ID)
-		if err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		if err := tx.EditMessage(ctx, &MessageRevision{MessageID: m.ID, Body: m.Body, EditedBy: actor.User.ID, EditedAt: now},
-			body, first == m.ID); err != nil {
-			return err
-		}
-		return tx.AddTicketEvent(ctx, &TicketEvent{TicketID: t.ID, At: now, ActorUserID: actor.User.ID,
-			Kind: KindEdited, Detail: "message #" + itoa(m.ID)})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.reloadMessage(ctx, ticketID, messageID)
-}
-
-// MessageRevisions lists the earlier texts of a message, oldest first.
-func (s *Service) MessageRevisions(ctx context.Context, actor Actor, ticketID, messageID int64) ([]MessageRevision, error) {
-	if err := requireStaff(actor); err != nil {
-		return nil, err
-	}
-	var list []MessageRevision
-	err := s.store.Read(ctx, func(tx ReadTx) error {
-		t, err := loadTicket(ctx, tx, actor, TicketRef{ID: ticketID})
-		if err != nil {
-			return err
-		}
-		if _, err := ticketMessage(ctx, tx, t.ID, messageID); err != nil {
-			return err
-		}
-		list, err = tx.MessageRevisions(ctx, messageID)
-		return err
-	})
-	return list, err
-}
-
-// History returns a ticket's audit history, oldest first: every line for staff.
-func (s *Service) History(ctx context.Context, actor Actor, id int64) ([]TicketEvent, error) {
-	if err := requireStaff(actor); err != nil {
-		return nil, err
-	}
-	var list []TicketEvent
-	err := s.store.Read(ctx, func(tx ReadTx) error {
-		t, err := loadTicket(ctx, tx, actor, TicketRef{ID: id})
-		if err != nil {
-			return err
-		}
-		list, err = tx.TicketEvents(ctx, t.ID)
-		return err
-	})
-	return list, err
-}
-
 // Archive moves a Closed ticket out of the customer's default list (archived true) or
 // back. Customers of the account and staff may do it.
 //
@@ -686,69 +508,6 @@ func (s *Service) Archive(ctx context.Context, actor Actor, ref TicketRef, archi
 		return nil, err
 	}
 	return t, nil
-}
-
-func (s *Service) deliveryLog() (DeliveryLog, error) {
-	l, ok := s.base.(DeliveryLog)
-	if !ok {
-		return nil, Errorf(EUNAVAILABLE, "This store keeps no delivery log.")
-	}
-	return l, nil
-}
-
-func checkLimit(limit int) (int, error) {
-	if limit == 0 {
-		return DefaultListLimit, nil
-	}
-	if limit < 1 || limit > MaxListLimit {
-		return 0, &Error{Code: EINVALID, Message: "Invalid input: limit: must be from 1 to 500", Fields: []string{"limit: must be from 1 to 500"}}
-	}
-	return limit, nil
-}
-
-// Notifications lists notifications in a state (failed, bounced, pending, sent, canceled),
-// newest first, for staff.
-func (s *Service) Notifications(ctx context.Context, actor Actor, state NotificationState, limit int) ([]Notification, error) {
-	allowed := []string{string(NotificationFailed), string(NotificationBounced), string(NotificationPending),
-		string(NotificationSent), string(NotificationCanceled)}
-	return deliveryList(s, actor, "state", string(state), allowed, limit, func(l DeliveryLog, limit int) ([]Notification, error) {
-		return l.Notifications(ctx, state, limit)
-	})
-}
-
-// InboundMessages lists inbound messages with a result (rejected, failed), newest first, for staff.
-func (s *Service) InboundMessages(ctx context.Context, actor Actor, result string, limit int) ([]InboundRecord, error) {
-	allowed := []string{"rejected", "failed", "ignored", "bounce"}
-	return deliveryList(s, actor, "result", result, allowed, limit, func(l DeliveryLog, limit int) ([]InboundRecord, error) {
-		return l.InboundByResult(ctx, result, limit)
-	})
-}
-
-// deliveryList checks a staff listing of the delivery log (the role, the value of its filter
-// field, the limit) and runs it; never a nil list.
-func deliveryList[T any](s *Service, actor Actor, field, value string, allowed []string, limit int,
-	fetch func(DeliveryLog, int) ([]T, error)) ([]T, error) {
-	if err := requireStaff(actor); err != nil {
-		return nil, err
-	}
-	if !slices.Contains(allowed, value) {
-		what := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: " + field + ": must be " + what,
-			Fields: []string{field + ": must be " + what}}
-	}
-	limit, err := checkLimit(limit)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.deliveryLog()
-	if err != nil {
-		return nil, err
-	}
-	list, err := fetch(l, limit)
-	if list == nil {
-		list = []T{}
-	}
-	return list, err
 }
 
 func truncateRunes(s string, n int) string {
