@@ -236,17 +236,29 @@ func TestIngest_RobotsAreNeverAnswered(t *testing.T) {
 	}
 }
 
-func TestIngest_BounceMarksNotification(t *testing.T) {
-	d := newDesk(t)
-	id := d.ingest(t, mail("b0@x", "ann@customer.test", "Help", "please")).TicketID
-	var nid int64
-	raw, _ := sql.Open("sqlite", d.db.Path())
-	raw.QueryRow(`SELECT id FROM notifications WHERE ticket_id = ? AND recipient = 'ann@customer.test'`, id).Scan(&nid)
-	raw.Close()
-	ref := gateway.NotificationMessageID(nid, "helpdesk.test")
-	if err := d.db.SetMessageRef(ctx, nid, ref); err != nil {
+// sentConfirmation opens a ticket of Ann's by mail and gives its confirmation the Message-ID
+// the dispatcher would have stored when sending it.
+func (d *desk) sentConfirmation(t *testing.T, key string) (ticketID, notificationID int64, ref string) {
+	t.Helper()
+	ticketID = d.ingest(t, mail(key, "ann@customer.test", "Help", "please")).TicketID
+	raw, err := sql.Open("sqlite", d.db.Path())
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer raw.Close()
+	if err := raw.QueryRow(`SELECT id FROM notifications WHERE ticket_id = ? AND recipient = 'ann@customer.test'`, ticketID).Scan(&notificationID); err != nil {
+		t.Fatal(err)
+	}
+	ref = gateway.NotificationMessageID(notificationID, "helpdesk.test")
+	if err := d.db.SetMessageRef(ctx, notificationID, ref); err != nil {
+		t.Fatal(err)
+	}
+	return ticketID, notificationID, ref
+}
+
+func TestIngest_BounceMarksNotification(t *testing.T) {
+	d := newDesk(t)
+	id, nid, ref := d.sentConfirmation(t, "b0@x")
 	dsn := mail("dsn1@mx", "mailer-daemon@mx.customer.test", "Undelivered Mail Returned to Sender", "")
 	dsn.NullSender = true
 	dsn.Report = &gateway.DeliveryReport{OriginalMessageID: ref, Action: "failed", Status: "5.1.1", Recipient: "ann@customer.test"}
@@ -332,15 +344,7 @@ func TestIngest_ReopeningsByMailAreLimited(t *testing.T) {
 // still recorded as a bounce; none of them queues anything.
 func TestIngest_BouncesWithoutSender(t *testing.T) {
 	d := newDesk(t)
-	id := d.ingest(t, mail("bw0@x", "ann@customer.test", "Help", "please")).TicketID
-	var nid int64
-	raw, _ := sql.Open("sqlite", d.db.Path())
-	raw.QueryRow(`SELECT id FROM notifications WHERE ticket_id = ? AND recipient = 'ann@customer.test'`, id).Scan(&nid)
-	raw.Close()
-	ref := gateway.NotificationMessageID(nid, "helpdesk.test")
-	if err := d.db.SetMessageRef(ctx, nid, ref); err != nil {
-		t.Fatal(err)
-	}
+	_, nid, ref := d.sentConfirmation(t, "bw0@x")
 	before := d.count(t, `SELECT count(*) FROM notifications`)
 	for _, tc := range []struct {
 		name      string
