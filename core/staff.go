@@ -219,6 +219,12 @@ type QueueCount struct {
 	Capped bool
 }
 
+// freshSearcher is a Store whose search index may trail its commits for a moment; a
+// search asks it to catch up first, so that it finds what was just written.
+type freshSearcher interface {
+	FreshSearch(ctx context.Context) error
+}
+
 // Queue returns one page of tickets across accounts for staff, and their count.
 //
 // Returns EFORBIDDEN for a customer, EINVALID for a bad filter.
@@ -255,6 +261,11 @@ func (s *Service) Queue(ctx context.Context, actor Actor, f QueueFilter) ([]Queu
 	f.UserID = actor.User.ID
 	f.Now = s.clock.Now()
 	f.SearchCap, f.SearchScan = s.opts.SearchCap, s.opts.SearchScan
+	if fs, ok := s.base.(freshSearcher); ok && f.Search != "" {
+		if err := fs.FreshSearch(ctx); err != nil {
+			return nil, QueueCount{}, err
+		}
+	}
 	var list []QueueItem
 	var total QueueCount
 	err := s.store.Read(ctx, func(tx ReadTx) error {

@@ -1,9 +1,13 @@
 package sqlite_test
 
 import (
+	"database/sql"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
+	"helpdeskd/adapters/sqlite"
 	"helpdeskd/core"
 )
 
@@ -70,4 +74,73 @@ func TestQueue_SearchCapAndScan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSearch_FindsWhatWasJustWritten: the writer indexes messages a moment after their
+// commit, not in it; a search must not see that moment, and a restart must not leave
+// messages out of the index for good.
+func TestSearch_FindsWhatWasJustWritten(t *testing.T) {
+	f := newFixture(t, core.Options{})
+	for i := range 20 {
+		text := fmt.Sprintf("word%d", i)
+		tk, err := f.svc.CreateTicket(ctx, f.ann, core.NewTicket{AccountID: 1, Subject: "Help", Description: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, _, err := f.svc.Queue(ctx, f.sam, core.QueueFilter{Search: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 || list[0].Ticket.ID != tk.ID {
+			t.Fatalf("search for %q right after its ticket: %d hits, want ticket %d", text, len(list), tk.ID)
+		}
+	}
+
+	// As a crash before the index caught up would leave it: every message unindexed.
+	path := f.db.Path()
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`DELETE FROM ticket_search; UPDATE search_progress SET last_message_id = 0`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Without any search or write, the writer catches up by itself.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var last, newest int64
+		if err := rawQuery(path, &last, &newest); err != nil {
+			t.Fatal(err)
+		}
+		if newest > 0 && last == newest {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search index at message %d of %d 10 s after start", last, newest)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
+	list, _, err := svc.Queue(ctx, f.sam, core.QueueFilter{Search: "word7"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("search after restart: %d hits, %v; want 1", len(list), err)
+	}
+}
+
+func rawQuery(path string, last, newest *int64) error {
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	return raw.QueryRow(`SELECT last_message_id, (SELECT max(id) FROM messages) FROM search_progress`).Scan(last, newest)
 }

@@ -94,6 +94,11 @@ type DB struct {
 	onQueued    atomic.Pointer[func()]
 	batchQueued bool
 
+	// searchBehind says committed messages wait for the search index (searchindex.go);
+	// lastIndexed is when the writer last indexed (the writer's alone).
+	searchBehind atomic.Bool
+	lastIndexed  time.Time
+
 	// mu makes "not closed yet" and "queued" one step for Write, so nothing is queued
 	// after the writer has stopped.
 	mu     sync.RWMutex
@@ -104,6 +109,8 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(core.Tx) error
 	done chan error
+	// index asks for the search index to be brought up to date in this batch.
+	index bool
 }
 
 // errClosed answers writes queued after Close.
@@ -194,7 +201,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	cdb.SetConnMaxLifetime(0)
 	cdb.SetConnMaxIdleTime(0)
 	db.cdb = cdb
-	db.committed <- struct{}{} // the migrations
+	db.committed <- struct{}{}  // the migrations
+	db.searchBehind.Store(true) // until the writer has looked: a crash may have left some
 	go db.writer()
 	go db.checkpointer()
 	return db, nil
@@ -277,8 +285,22 @@ func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
 func (db *DB) writer() {
 	defer close(db.stopped)
 	batch := make([]*writeReq, 0, maxBatch)
+	// What a crash left unindexed is indexed soon after start; later, searchIndexDelay
+	// after the first commit that left messages behind.
+	index := time.NewTimer(0)
+	defer index.Stop()
+	indexArmed := true
 	for {
+		if !indexArmed && db.searchBehind.Load() {
+			index.Reset(searchIndexDelay)
+			indexArmed = true
+		}
 		select {
+		case <-index.C:
+			indexArmed = false
+			if db.searchBehind.Load() {
+				db.commit([]*writeReq{db.indexReq()})
+			}
 		case req := <-db.writes:
 			batch = append(batch[:0], req)
 		collect:
@@ -305,6 +327,10 @@ func (db *DB) writer() {
 					}
 				}
 				if len(batch) == 0 {
+					// A clean stop leaves the search index complete.
+					if db.searchBehind.Load() {
+						db.commit([]*writeReq{db.indexReq()})
+					}
 					return
 				}
 				db.commit(batch)
@@ -426,39 +452,22 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 		tx.Rollback()
 		return false, nil
 	}
-	if err := indexNewMessages(ctx, stx); err != nil {
-		tx.Rollback()
-		return false, translate(err)
+	indexed := db.indexDue(batch)
+	if indexed {
+		if err := indexNewMessages(ctx, stx); err != nil {
+			tx.Rollback()
+			return false, translate(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return false, translate(fmt.Errorf("commit: %w", err))
 	}
+	// Before any write of the batch is answered: a search that follows must know.
+	if indexed {
+		db.lastIndexed = time.Now()
+	}
+	db.searchBehind.Store(!indexed)
 	return true, nil
-}
-
-// indexNewMessages adds the messages written since the last batch to the search index,
-// in the batch's transaction (see migration 005).
-func indexNewMessages(ctx context.Context, tx querier) error {
-	var last, newest int64
-	err := tx.QueryRowContext(ctx, `SELECT last_message_id, (SELECT COALESCE(max(id), 0) FROM messages) FROM search_progress`).Scan(&last, &newest)
-	if err != nil {
-		return fmt.Errorf("search progress: %w", err)
-	}
-	if newest <= last {
-		return nil
-	}
-	// The bound is read by a subquery, not bound as a parameter: with ANALYZE's samples
-	// (SQLITE_ENABLE_STAT4) SQLite re-plans a statement whenever a parameter it compares an
-	// indexed column with changes, and this one changes every batch.
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ticket_search (rowid, subject, body)
-		SELECT m.id, t.subject, m.body FROM messages m JOIN tickets t ON t.id = m.ticket_id
-		WHERE m.id > (SELECT last_message_id FROM search_progress)`); err != nil {
-		return fmt.Errorf("index messages after %d: %w", last, err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE search_progress SET last_message_id = ?`, newest); err != nil {
-		return fmt.Errorf("search progress: %w", err)
-	}
-	return nil
 }
 
 // run calls fn, turning a panic into an error so one bad write cannot stop the writer.

@@ -406,11 +406,22 @@ func (t *writeTx) DeleteAPIKey(_ context.Context, userID, keyID int64) error {
 	return nil
 }
 
+// insert runs an INSERT and returns the new row's id. Not RETURNING: SQLite gathers a
+// RETURNING statement's rows in a temporary table, dearer than asking the connection.
+func (t *writeTx) insert(q string, args ...any) (int64, error) {
+	res, err := t.q.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 func (t *writeTx) CreateTicket(_ context.Context, tk *core.Ticket) error {
-	err := t.q.QueryRowContext(t.ctx, `INSERT INTO tickets (account_id, user_id, subject, description, topic, status,
-		property_id, channel, follow_up_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	var err error
+	tk.ID, err = t.insert(`INSERT INTO tickets (account_id, user_id, subject, description, topic, status,
+		property_id, channel, follow_up_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tk.AccountID, tk.UserID, tk.Subject, tk.Description, int(tk.Topic), int(tk.Status), nullInt(tk.PropertyID),
-		string(tk.Channel), nullInt(tk.FollowUpOf), toDB(tk.CreatedAt), toDB(tk.UpdatedAt)).Scan(&tk.ID)
+		string(tk.Channel), nullInt(tk.FollowUpOf), toDB(tk.CreatedAt), toDB(tk.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create ticket: %w", err)
 	}
@@ -418,9 +429,10 @@ func (t *writeTx) CreateTicket(_ context.Context, tk *core.Ticket) error {
 }
 
 func (t *writeTx) CreateMessage(_ context.Context, m *core.Message) error {
-	err := t.q.QueryRowContext(t.ctx, `INSERT INTO messages (ticket_id, author_user_id, author, channel, body, full_body, unverified, internal, hidden, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.TicketID, nullInt(m.AuthorUserID), string(m.Author), string(m.Channel), m.Body, nullString(m.FullBody), m.Unverified, m.Internal, m.Hidden, toDB(m.CreatedAt)).Scan(&m.ID)
+	var err error
+	m.ID, err = t.insert(`INSERT INTO messages (ticket_id, author_user_id, author, channel, body, full_body, unverified, internal, hidden, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.TicketID, nullInt(m.AuthorUserID), string(m.Author), string(m.Channel), m.Body, nullString(m.FullBody), m.Unverified, m.Internal, m.Hidden, toDB(m.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create message on ticket %d: %w", m.TicketID, err)
 	}
@@ -430,8 +442,9 @@ func (t *writeTx) CreateMessage(_ context.Context, m *core.Message) error {
 		if a.CreatedAt.IsZero() {
 			a.CreatedAt = m.CreatedAt
 		}
-		err := t.q.QueryRowContext(t.ctx, `INSERT INTO attachments (ticket_id, message_id, file_name, content_type, size, hash, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.TicketID, a.MessageID, a.FileName, a.ContentType, a.Size, a.Hash, toDB(a.CreatedAt)).Scan(&a.ID)
+		var err error
+		a.ID, err = t.insert(`INSERT INTO attachments (ticket_id, message_id, file_name, content_type, size, hash, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.TicketID, a.MessageID, a.FileName, a.ContentType, a.Size, a.Hash, toDB(a.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("create attachment on message %d: %w", m.ID, err)
 		}
@@ -468,9 +481,10 @@ func (t *writeTx) AddTicketEvent(_ context.Context, e *core.TicketEvent) error {
 	if e.Kind == core.KindStatus || e.Kind == core.KindCreated {
 		to = sql.NullInt64{Int64: int64(e.To), Valid: true}
 	}
-	err := t.q.QueryRowContext(t.ctx, `INSERT INTO ticket_events (ticket_id, at, actor_user_id, kind, from_status, to_status, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.TicketID, toDB(e.At), nullInt(e.ActorUserID), string(e.Kind), from, to, e.Detail).Scan(&e.ID)
+	var err error
+	e.ID, err = t.insert(`INSERT INTO ticket_events (ticket_id, at, actor_user_id, kind, from_status, to_status, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.TicketID, toDB(e.At), nullInt(e.ActorUserID), string(e.Kind), from, to, e.Detail)
 	if err != nil {
 		return fmt.Errorf("add event to ticket %d: %w", e.TicketID, err)
 	}
@@ -482,11 +496,12 @@ func (t *writeTx) AddNotification(_ context.Context, n *core.Notification) error
 	if n.Event == core.NotifyStatusChanged {
 		status = sql.NullInt64{Int64: int64(n.NewStatus), Valid: true}
 	}
-	err := t.q.QueryRowContext(t.ctx, `INSERT INTO notifications (event, channel, user_id, recipient, ticket_id, message_id,
+	var err error
+	n.ID, err = t.insert(`INSERT INTO notifications (event, channel, user_id, recipient, ticket_id, message_id,
 		new_status, detail, in_reply_to, state, attempts, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
 		string(n.Event), string(n.Channel), nullInt(n.UserID), n.Recipient, nullInt(n.TicketID), nullInt(n.MessageID),
-		status, n.Detail, n.InReplyTo, string(n.State), toDB(n.NextAttemptAt), toDB(n.CreatedAt)).Scan(&n.ID)
+		status, n.Detail, n.InReplyTo, string(n.State), toDB(n.NextAttemptAt), toDB(n.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("queue %s notification for ticket %d: %w", n.Event, n.TicketID, err)
 	}
