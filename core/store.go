@@ -20,6 +20,11 @@ func (SystemClock) Now() time.Time { return time.Now().UTC() }
 // Store runs transactions. Write transactions are serialised (one writer); a Write may be
 // committed together with other concurrent Writes, so fn must be quick and do no I/O of
 // its own. If fn returns an error, nothing fn did is kept.
+//
+// fn may run more than once for one Write: a store that commits Writes together may undo
+// the whole group when one of them fails and run the others again. So fn must start from
+// what it reads in tx and leave nothing behind outside tx but what a later run overwrites
+// (the IDs it fills in, its results); its effects count once, from the run that commits.
 type Store interface {
 	Read(ctx context.Context, fn func(ReadTx) error) error
 	Write(ctx context.Context, fn func(Tx) error) error

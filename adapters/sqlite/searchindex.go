@@ -13,7 +13,7 @@ import (
 // the writer's work when batches are small (one client creating tickets one after the
 // other), while one flush every searchIndexDelay carries a hundred messages for the price of
 // one. A search never sees the delay: FreshSearch indexes what waits before it reads.
-const searchIndexDelay = 200 * time.Millisecond
+const searchIndexDelay = time.Second
 
 // indexDue reports whether the batch indexes the messages written since the last index:
 // when one of its writes asks for it, or when the last index is searchIndexDelay old.

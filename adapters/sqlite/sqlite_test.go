@@ -6,8 +6,11 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"helpdeskd/adapters/sqlite"
@@ -40,16 +43,33 @@ func TestOpen_RejectsUnknownSynchronous(t *testing.T) {
 	}
 }
 
+// TestWrite_FailedWriteUndoesOnlyItself forms one batch of n writes (a first write holds
+// the writer until all n are queued), half of which fail: the batch is undone and run again
+// with a savepoint per write, so each failing write loses only its own work.
 func TestWrite_FailedWriteUndoesOnlyItself(t *testing.T) {
 	db := sqlitetest.Open(t)
 	const n = 64
+	var mu sync.Mutex
+	var sizes []int
+	sqlite.ObserveBatches(db, func(size int) {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, size)
+	})
 	var wg sync.WaitGroup
+	started, gate := make(chan struct{}), make(chan struct{})
+	wg.Go(func() {
+		if err := db.Write(ctx, func(core.Tx) error { close(started); <-gate; return nil }); err != nil {
+			t.Error(err)
+		}
+	})
+	<-started // its batch is formed: the writes below queue behind it
 	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
+	runs := make([]atomic.Int32, n)
+	for i := range n {
+		wg.Go(func() {
 			errs[i] = db.Write(ctx, func(tx core.Tx) error {
+				runs[i].Add(1)
 				a := &core.Account{ID: int64(i + 1), Name: "acct"}
 				if err := tx.PutAccount(ctx, a); err != nil {
 					return err
@@ -59,9 +79,32 @@ func TestWrite_FailedWriteUndoesOnlyItself(t *testing.T) {
 				}
 				return nil
 			})
-		}(i)
+		})
 	}
+	for sqlite.QueuedWrites(db) < n {
+		runtime.Gosched()
+	}
+	close(gate)
 	wg.Wait()
+	mu.Lock()
+	formed := slices.Contains(sizes, n)
+	mu.Unlock()
+	if !formed {
+		t.Fatalf("batches of %v, want one of all %d writes", sizes, n)
+	}
+	// The batch ran without savepoints until its first failing write, then again with them:
+	// the writes queued before that one ran twice, none more.
+	total := 0
+	for i := range runs {
+		r := int(runs[i].Load())
+		if r < 1 || r > 2 {
+			t.Errorf("write %d ran %d times, want 1 or 2", i, r)
+		}
+		total += r
+	}
+	if total <= n {
+		t.Errorf("%d runs of %d writes: the batch was never run again with savepoints", total, n)
+	}
 	for i := 0; i < n; i++ {
 		err := db.Read(ctx, func(tx core.ReadTx) error {
 			_, err := tx.Account(ctx, int64(i+1))

@@ -354,7 +354,7 @@ func (t *writeTx) PutUser(_ context.Context, u *core.User) error {
 	}
 	for _, a := range u.AccountIDs {
 		if _, err := t.q.ExecContext(t.ctx, `INSERT INTO memberships (user_id, account_id) VALUES (?, ?)`, u.ID, a); err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
+			if isForeignKey(err) {
 				return notFound("Account", a)
 			}
 			return fmt.Errorf("add membership %d/%d: %w", u.ID, a, err)
@@ -373,7 +373,7 @@ func (t *writeTx) PutProperty(_ context.Context, p *core.Property) error {
 		ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name, updated_at = excluded.updated_at`,
 		p.ID, p.AccountID, p.Name, toDB(p.CreatedAt), toDB(p.UpdatedAt))
 	if err != nil {
-		if strings.Contains(err.Error(), "FOREIGN KEY") {
+		if isForeignKey(err) {
 			return notFound("Account", p.AccountID)
 		}
 		return fmt.Errorf("put property %d: %w", p.ID, err)

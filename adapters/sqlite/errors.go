@@ -1,0 +1,52 @@
+package sqlite
+
+import (
+	"errors"
+
+	"helpdeskd/core"
+
+	sqlite3 "modernc.org/sqlite"
+	sqlitelib "modernc.org/sqlite/lib"
+)
+
+// resultCode returns SQLite's extended result code of a driver error, 0 for any other error.
+func resultCode(err error) int {
+	var e *sqlite3.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// primaryCode is the primary result code (the low byte of an extended one).
+func primaryCode(err error) int { return resultCode(err) & 0xff }
+
+// isForeignKey reports whether err is a FOREIGN KEY constraint failure.
+func isForeignKey(err error) bool {
+	return resultCode(err) == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// translate turns driver errors that callers can act on into domain errors.
+func translate(err error) error {
+	if err == nil || core.ErrorCode(err) != core.EINTERNAL {
+		return err
+	}
+	switch primaryCode(err) {
+	case sqlitelib.SQLITE_FULL:
+		return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is full; nothing was saved."), err}
+	case sqlitelib.SQLITE_READONLY:
+		return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is read-only; nothing was saved."), err}
+	}
+	return err
+}
+
+// wrapped keeps the driver error for logs while the domain error decides the answer.
+type wrapped struct {
+	domain *core.Error
+	cause  error
+}
+
+func (w *wrapped) Error() string { return w.domain.Error() + ": " + w.cause.Error() }
+func (w *wrapped) Unwrap() []error {
+	return []error{w.domain, w.cause}
+}
