@@ -124,3 +124,27 @@ func (s *server) deleteAPIKey(w http.ResponseWriter, r *http.Request) {
 	}
 	s.respond(w, r, http.StatusOK, "API key deleted.", nil)
 }
+
+type putDepartmentRequest struct {
+	Name string `json:"name"`
+}
+
+// PUT /api/admin/Department/{id}
+func (s *server) putDepartment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req putDepartmentRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.svc.PutDepartment(r.Context(), actorOf(r), core.Department{ID: id, Name: req.Name})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, "Department saved successfully.", departmentDTO{ID: d.ID, Name: d.Name})
+}

@@ -359,3 +359,23 @@ func (s *server) linkTelegram(w http.ResponseWriter, r *http.Request) {
 	}
 	s.respond(w, r, http.StatusOK, "Telegram link code created.", out)
 }
+
+func (s *server) archiveTicket(archived bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, err := ticketRef(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		t, err := s.svc.Archive(r.Context(), actorOf(r), ref, archived)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		msg := "Ticket archived successfully."
+		if !archived {
+			msg = "Ticket taken out of the archive."
+		}
+		s.respond(w, r, http.StatusOK, msg, toTicketSummary(t))
+	}
+}
