@@ -1,0 +1,99 @@
+package telegram
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	tele "gopkg.in/telebot.v3"
+
+	"helpdeskd/core"
+)
+
+// Taps on the bot's buttons.
+
+func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r *result) error {
+	r.callback = cb.ID
+	if cb.Sender == nil || cb.Message == nil || cb.Message.Chat == nil {
+		return nil
+	}
+	chat, from := cb.Message.Chat.ID, cb.Sender.ID
+	staffChat := g.opts.StaffChatID != 0 && chat == g.opts.StaffChatID
+	if cb.Message.Chat.Type != tele.ChatPrivate && !staffChat {
+		return nil
+	}
+	user, err := g.user(ctx, from)
+	if err != nil {
+		return err
+	}
+	if user == nil {
+		r.callbackText = "Link your Telegram account first."
+		if !staffChat {
+			r.say(chat, g.explain())
+		}
+		return nil
+	}
+	actor := core.Actor{User: user, Channel: core.ChannelTelegram}
+	action, arg, _ := strings.Cut(cb.Data, ":")
+	n, _ := strconv.ParseInt(arg, 10, 64)
+	switch action {
+	case "reply":
+		t, err := g.svc.VisibleTicket(ctx, actor, n)
+		if core.ErrorCode(err) == core.ENOTFOUND {
+			r.say(chat, notFound(n))
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !staffChat {
+			r.setDialogue(from, &dialogue{Step: stepReply, Ticket: t.ID})
+		}
+		r.answers = append(r.answers, message{chat: chat, ticket: t.ID, forceReply: true,
+			text: fmt.Sprintf("Write your reply to ticket #%d (%s) as an answer to this message.", t.ID, cut(t.Subject, 60))})
+		return nil
+	case "close":
+		return g.closeTicket(ctx, chat, actor, n, r)
+	}
+	if staffChat {
+		r.callbackText = "This button works in the private chat only."
+		return nil
+	}
+	d, err := g.loadDialogue(ctx, from)
+	if err != nil {
+		return err
+	}
+	expired := func() error {
+		r.callbackText = "This question has expired."
+		r.say(chat, "This question has expired. Send /new to open a ticket, or just write your message.")
+		return nil
+	}
+	switch action {
+	case "cancel":
+		r.setDialogue(from, nil)
+		r.say(chat, "Cancelled. Nothing was sent.")
+	case "topic":
+		topic := core.Topic(n)
+		if d == nil || d.Step != stepTopic || !topic.Valid() || arg == "" {
+			return expired()
+		}
+		d.Topic, d.Step = int(topic), stepSubject
+		r.setDialogue(from, d)
+		r.say(chat, "Topic: "+topic.Label()+".\nNow send the subject in one line (at most 200 characters).")
+	case "new", "pick":
+		if d == nil || d.Step != stepChoose || (action == "pick" && n <= 0) {
+			return expired()
+		}
+		r.setDialogue(from, nil)
+		dr := draft{text: d.Text, files: d.Files, key: d.Key}
+		if action == "pick" {
+			dr.ticket = n
+		} else {
+			dr.subject = subjectOf(d.Text, d.Files)
+		}
+		return g.ingest(ctx, chat, from, actor, dr, r)
+	default:
+		r.callbackText = "This button is no longer valid."
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package telegram
+
+import (
+	"context"
+	"strings"
+
+	tele "gopkg.in/telebot.v3"
+
+	"helpdeskd/core"
+)
+
+// onStaffMessage handles the staff chat: a linked staff user's Telegram reply to a post of
+// ticket N answers N as staff. Everything else there is the staff's own talk.
+func (g *Gateway) onStaffMessage(ctx context.Context, id int64, m *tele.Message, r *result) error {
+	if m.ReplyTo == nil {
+		return nil
+	}
+	chat, from := m.Chat.ID, m.Sender.ID
+	ticket, err := g.store.TelegramMessageTicket(ctx, chat, int64(m.ReplyTo.ID))
+	if err != nil || ticket == 0 {
+		return err
+	}
+	user, err := g.user(ctx, from)
+	if err != nil {
+		return err
+	}
+	answer := func(text string) {
+		r.answers = append(r.answers, message{chat: chat, text: text, replyTo: m.ID})
+	}
+	switch {
+	case user == nil:
+		answer("Your Telegram account is not linked to a staff user, so this was not added to ticket #" + itoa(ticket) +
+			". Link it from the panel (POST /api/Telegram/Link) and send /start <code> to the bot in a private chat.")
+		return nil
+	case !user.Role.IsStaff():
+		answer("Only staff can answer tickets from this chat; this was not added to ticket #" + itoa(ticket) + ".")
+		return nil
+	}
+	text := strings.TrimSpace(m.Text)
+	if text == "" {
+		text = strings.TrimSpace(m.Caption)
+	}
+	files, refusal := g.filesOf(m)
+	if refusal != "" {
+		answer(refusal)
+		return nil
+	}
+	if text == "" && len(files) == 0 {
+		return nil
+	}
+	actor := core.Actor{User: user, Channel: core.ChannelTelegram}
+	return g.ingest(ctx, chat, from, actor, draft{ticket: ticket, text: text, files: files, key: key(id), replyTo: m.ID}, r)
+}
