@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// DeliveryLog is the port to what the desk failed to deliver or refused to take in
-// (SPEC §4.3): failed notifications and rejected or failed inbound messages. The store
+// DeliveryLog is the port to what the desk failed to deliver or refused to take in:
+// failed notifications and rejected or failed inbound messages. The store
 // implements it; the Service finds it on its Store.
 type DeliveryLog interface {
 	// Notifications lists notifications in a state, newest first.

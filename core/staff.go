@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// The staff side of the desk (SPEC §4.2): the queue across accounts, assignment to staff
+// The staff side of the desk: the queue across accounts, assignment to staff
 // users and departments, deadlines, favourites and read marks per staff user, moderation
 // of messages (hide, edit), split and merge, and the ticket's history.
 

@@ -33,7 +33,7 @@ type outcome struct {
 	refuse bool // Closed is locked
 }
 
-// transitions is SPEC §2's table, cell by cell. A cell whose target equals its source is a
+// transitions is the state machine's table (docs/contract.md §2), cell by cell. A cell whose target equals its source is a
 // no-op (nothing recorded); the "—" cells of the spec (asking for the status the ticket
 // already has) are no-ops too, so a repeated click is harmless.
 var transitions = map[Status]map[Event]outcome{

@@ -2,7 +2,7 @@ package core
 
 import "testing"
 
-// TestTransition_Table checks SPEC §2's table cell by cell.
+// TestTransition_Table checks the state machine's table (docs/contract.md §2) cell by cell.
 func TestTransition_Table(t *testing.T) {
 	const locked = Status(-1)
 	cells := []struct {

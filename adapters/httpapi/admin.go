@@ -6,7 +6,7 @@ import (
 	"helpdeskd/core"
 )
 
-// Provisioning (SPEC §4.4): idempotent upserts under the panel's IDs, and API keys. The
+// Provisioning: idempotent upserts under the panel's IDs, and API keys. The
 // routes sit behind requireRole (admins only); core checks the role again.
 
 type putAccountRequest struct {

@@ -14,7 +14,7 @@ import (
 	"helpdeskd/core"
 )
 
-// The compatibility API (seed 003): POST /v1/support/tickets and GET
+// The compatibility API (the multipart API of an earlier ticket system): POST /v1/support/tickets and GET
 // /v1/support/tickets/{id} in that system's own shape — a bare JSON object with snake_case
 // fields, not the envelope — for clients written against it. The rules of core apply as
 // everywhere, except that subjects may be as long as the seed allows; the seed's own

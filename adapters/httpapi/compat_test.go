@@ -43,7 +43,7 @@ func keysOf(m map[string]json.RawMessage) []string {
 
 var compatTime = regexp.MustCompile(`^"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"$`)
 
-// TestCompat_SeedRequestAndShape sends seed 003's documented request (multipart with
+// TestCompat_SeedRequestAndShape sends the compatibility API's documented request (multipart with
 // department_id, subject, message, attachments[], service_id, service_type) and checks the
 // documented answer's shape, then reads the ticket back.
 func TestCompat_SeedRequestAndShape(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package httpapi is helpdeskd's REST API (SPEC §4): a chi router that authenticates API
+// Package httpapi is helpdeskd's REST API (docs/contract.md §4, docs/api.md): a chi router that authenticates API
 // keys, decodes requests strictly, calls the use cases of core.Service and answers every
 // request, success or failure, in the one JSON envelope of the customer panel
 // ({"succeeded", "message", "data", "pageNumber", "pageSize", "totalPages", "totalRecords"}).

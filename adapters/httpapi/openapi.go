@@ -290,9 +290,9 @@ var operations = []op{
 	{method: "POST", path: "/api/admin/User/{id}/ApiKey", tag: "admin", summary: "Create an API key (shown once)", status: 201, data: "ApiKey"},
 	{method: "DELETE", path: "/api/admin/User/{id}/ApiKey/{keyId}", tag: "admin", summary: "Revoke an API key", status: 200},
 
-	{method: "POST", path: "/v1/support/tickets", tag: "compat", summary: "Open a ticket (seed 003's shape)", query: []param{
+	{method: "POST", path: "/v1/support/tickets", tag: "compat", summary: "Open a ticket (compatibility shape)", query: []param{
 		q("accountId", "integer", "default: the key's user's default account, else their only one")}, formBody: "CompatCreateForm", status: 200, raw: ref("CompatTicket"), rawType: "application/json"},
-	{method: "GET", path: "/v1/support/tickets/{id}", tag: "compat", summary: "A ticket (seed 003's shape)", query: []param{
+	{method: "GET", path: "/v1/support/tickets/{id}", tag: "compat", summary: "A ticket (compatibility shape)", query: []param{
 		q("accountId", "integer", "optional scope")}, status: 200, raw: ref("CompatTicket"), rawType: "application/json"},
 }
 
@@ -370,16 +370,16 @@ func openAPIDocument() map[string]any {
 		"openapi": "3.0.3",
 		"info": schema{"title": "helpdeskd", "version": "1",
 			"description": "The support desk's REST API. Every answer under /api is the envelope " +
-				"{succeeded, message, data, pageNumber, pageSize, totalPages, totalRecords}; /v1/support answers in seed 003's shape."},
+				"{succeeded, message, data, pageNumber, pageSize, totalPages, totalRecords}; /v1/support answers in the compatibility shape."},
 		// Relative: the document describes whichever host serves it.
 		"servers":  []any{schema{"url": "/", "description": "this daemon"}},
 		"security": []any{schema{"apiKey": []string{}}, schema{"bearer": []string{}}},
 		"tags": []any{
-			schema{"name": "customer", "description": "SPEC §4.1; accountId required"},
-			schema{"name": "staff", "description": "SPEC §4.2; role staff or admin (customers: 403)"},
-			schema{"name": "admin", "description": "SPEC §4.4; role admin"},
-			schema{"name": "ops", "description": "SPEC §4.3; no key"},
-			schema{"name": "compat", "description": "seed 003's ticket API"},
+			schema{"name": "customer", "description": "The customer panel's calls; accountId required"},
+			schema{"name": "staff", "description": "Role staff or admin (customers: 403)"},
+			schema{"name": "admin", "description": "Provisioning; role admin"},
+			schema{"name": "ops", "description": "Operations; no key"},
+			schema{"name": "compat", "description": "The multipart ticket API of an earlier ticket system"},
 		},
 		"paths": paths,
 		"components": schema{

@@ -12,8 +12,10 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, r, http.StatusOK, "ok", nil)
 }
 
-// GET /readyz: Options.Ready (database writable, channels connected or retrying); 503 with
-// its reason when not ready.
+// GET /readyz: Options.Ready (the daemon passes the database's write check); 503 with its
+// reason when not ready. A channel that lost its server keeps retrying on its own and shows
+// in /metrics (helpdeskd_channel_connected), not here: taking the API out of a load
+// balancer would not bring the mail server back.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)

@@ -26,7 +26,7 @@ const internalMessage = "Internal error."
 // retryAfterSeconds is sent with 429 when the error does not say how long to wait.
 const retryAfterSeconds = 60
 
-// envelope is the body of every response (SPEC §4, seed 000).
+// envelope is the body of every response (docs/contract.md §4).
 type envelope struct {
 	Succeeded    bool     `json:"succeeded"`
 	Message      string   `json:"message"`

@@ -60,8 +60,8 @@ type server struct {
 	authFails *limiter
 }
 
-// New returns the API's handler: the routes of SPEC §4.1, §4.2 (staff), §4.3's ops
-// endpoints, §4.4's provisioning, seed 003's compatibility routes and the OpenAPI document,
+// New returns the API's handler: the customer routes, the staff
+// routes, the ops endpoints, provisioning, the compatibility routes and the OpenAPI document,
 // behind request IDs, the access log, metrics, panic recovery, API-key authentication (with
 // the per-address limit on failures), the per-key rate limit and the body limit.
 func New(svc *core.Service, opts Options) http.Handler {

@@ -8,7 +8,7 @@ import (
 	"helpdeskd/core"
 )
 
-// The staff endpoints (SPEC §4.2): the ticket workflow. The routes sit behind requireRole,
+// The staff endpoints: the ticket workflow. The routes sit behind requireRole,
 // so a customer gets 403 before anything is decoded; core checks the role again.
 
 type setStatusRequest struct {

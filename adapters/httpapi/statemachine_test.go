@@ -9,7 +9,7 @@ import (
 	"helpdeskd/core"
 )
 
-// TestStateMachine_OverHTTP walks SPEC §2's table cell by cell through the HTTP endpoints.
+// TestStateMachine_OverHTTP walks the state machine's table (docs/contract.md §2) cell by cell through the HTTP endpoints.
 func TestStateMachine_OverHTTP(t *testing.T) {
 	const (
 		open, inProgress, resolved, closed = 0, 1, 2, 3

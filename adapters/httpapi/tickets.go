@@ -12,7 +12,7 @@ import (
 	"helpdeskd/core"
 )
 
-// createTicketRequest is seed 000's CreateTicketRequest.
+// createTicketRequest is the panel's CreateTicketRequest.
 type createTicketRequest struct {
 	Subject     string     `json:"subject"`
 	Description string     `json:"description"`

@@ -148,7 +148,7 @@ func subject(raw []byte) string {
 	return ""
 }
 
-// faultProxy is the in-process fault of these tests (SPEC §8): a loopback TCP proxy in front
+// faultProxy is the in-process fault of these tests (docs/testing.md): a loopback TCP proxy in front
 // of Dovecot whose connections the test cuts, since a real server cannot be told to drop one
 // client on cue. It also counts the bytes the server sent, to show what was not fetched.
 type faultProxy struct {

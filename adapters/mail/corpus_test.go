@@ -8,16 +8,12 @@ import (
 	"testing"
 )
 
-// corpusDir holds mail other projects collected for their tests (see its README); it is
-// not part of this repository.
-const corpusDir = "../../../shared/corpus"
-
 // TestParse_Corpus runs every file of the shared corpus through Parse: no panic, valid
 // UTF-8, and a count of what parsed and why the rest did not. Some files are single MIME
 // parts, not messages: they must fail with a reason.
 func TestParse_Corpus(t *testing.T) {
 	var paths []string
-	err := filepath.WalkDir(corpusDir, func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(corpusRoot(), func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -28,7 +24,7 @@ func TestParse_Corpus(t *testing.T) {
 		return nil
 	})
 	if os.IsNotExist(err) || (err == nil && len(paths) == 0) {
-		t.Skipf("no corpus at %s: it is shared data outside the repository", corpusDir)
+		t.Skipf("no corpus at %s: it is kept outside the repository", corpusRoot())
 	} else if err != nil {
 		t.Fatal(err)
 	}

@@ -21,11 +21,11 @@ import (
 // ignored robot, a bounce, or a parse failure with a reason — and the database must hold a
 // ticket for every "ticket" outcome. The counts are logged (docs/email.md quotes them).
 func TestPipeline_Corpora(t *testing.T) {
-	for _, dir := range []string{"testdata/hostile", "../../../shared/corpus"} {
+	for _, dir := range []string{"testdata/hostile", mail.CorpusRoot()} {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			paths := mailFiles(t, dir)
 			if len(paths) == 0 {
-				t.Skipf("no mail under %s (the shared corpus lives outside the repository)", dir)
+				t.Skipf("no mail under %s (the corpus is kept outside the repository)", dir)
 			}
 			runCorpus(t, paths)
 		})

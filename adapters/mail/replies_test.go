@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"helpdeskd/adapters/mail"
 	"helpdeskd/gateway"
 )
 
 // repliesDir holds real replies from other projects with the visible text each project
-// expects (its README); it lives outside the repository because its licences and origin are
-// not ours.
-const repliesDir = "../../../shared/corpus/replies"
+// expects (its README), in the corpus outside the repository.
+func repliesDir() string { return filepath.Join(mail.CorpusRoot(), "replies") }
 
 type corpusCase struct {
 	File            string   `json:"file"`
@@ -48,9 +48,9 @@ var notCounted = map[string]string{
 
 func loadCorpus(tb testing.TB) []corpusCase {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(repliesDir, "cases.json"))
+	b, err := os.ReadFile(filepath.Join(repliesDir(), "cases.json"))
 	if err != nil {
-		tb.Skipf("reply corpus not available at %s (%v); skipping", repliesDir, err)
+		tb.Skipf("reply corpus not available at %s (%v); skipping", repliesDir(), err)
 	}
 	var cases []corpusCase
 	if err := json.Unmarshal(b, &cases); err != nil {
@@ -98,7 +98,7 @@ func TestReplies_Corpus(t *testing.T) {
 	bySource, byLang := map[string]*tally{}, map[string]*tally{}
 	var agree, counted, losing, agreeAll, exactAll int
 	for _, c := range cases {
-		raw, err := os.ReadFile(filepath.Join(repliesDir, c.File))
+		raw, err := os.ReadFile(filepath.Join(repliesDir(), c.File))
 		if err != nil {
 			t.Fatalf("%s: %v", c.File, err)
 		}

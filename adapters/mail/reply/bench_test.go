@@ -14,10 +14,6 @@ var typicalReply = strings.Repeat("The export still fails when I pick more than 
 	"On Mon, Jan 5, 2026 at 10:00 AM Support <support@helpdesk.test> wrote:\n\n" +
 	strings.Repeat("> Hello Ann, thank you for your message about the export of the report.\n", 27)
 
-// corpusDir holds real replies from other projects (its README); it is not part of this
-// repository, and the long case in it only measures speed here.
-const corpusDir = "../../../../shared/corpus/replies"
-
 // fold turns every run of white space into one space and trims the ends.
 func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
 
@@ -28,7 +24,7 @@ func BenchmarkVisible(b *testing.B) {
 		}
 	})
 	b.Run("t2bot-002", func(b *testing.B) {
-		raw, err := os.ReadFile(filepath.Join(corpusDir, "t2bot", "002.txt"))
+		raw, err := os.ReadFile(filepath.Join(corpusDir(), "t2bot", "002.txt"))
 		if err != nil {
 			b.Skipf("corpus not available: %v", err)
 		}
