@@ -35,22 +35,21 @@ func (s *Service) staffWrite(ctx context.Context, actor Actor, id int64, fn func
 // Returns EINVALID for a user who is not staff or a department that does not exist.
 func (s *Service) Assign(ctx context.Context, actor Actor, id, assigneeUserID, departmentID int64) (*QueueItem, error) {
 	if assigneeUserID < 0 || departmentID < 0 {
-		var bad fieldErrors
+		var bad FieldErrors
 		if assigneeUserID < 0 {
-			bad.add("assigneeUserId", "must be a positive integer")
+			bad.Add("assigneeUserId", "must be a positive integer")
 		}
 		if departmentID < 0 {
-			bad.add("departmentId", "must be a positive integer")
+			bad.Add("departmentId", "must be a positive integer")
 		}
-		return nil, bad.err()
+		return nil, bad.Err()
 	}
 	return s.staffWrite(ctx, actor, id, func(tx Tx, t *Ticket, now time.Time) error {
 		var detail []string
 		if assigneeUserID != 0 {
 			u, err := tx.User(ctx, assigneeUserID)
 			if ErrorCode(err) == ENOTFOUND || (err == nil && !u.Role.IsStaff()) {
-				return &Error{Code: EINVALID, Message: "Invalid input: assigneeUserId: not a staff user",
-					Fields: []string{"assigneeUserId: not a staff user"}}
+				return Invalid("assigneeUserId", "not a staff user")
 			} else if err != nil {
 				return err
 			}
@@ -59,8 +58,7 @@ func (s *Service) Assign(ctx context.Context, actor Actor, id, assigneeUserID, d
 		if departmentID != 0 {
 			d, err := tx.Department(ctx, departmentID)
 			if ErrorCode(err) == ENOTFOUND {
-				return &Error{Code: EINVALID, Message: "Invalid input: departmentId: no such department",
-					Fields: []string{"departmentId: no such department"}}
+				return Invalid("departmentId", "no such department")
 			} else if err != nil {
 				return err
 			}

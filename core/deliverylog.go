@@ -29,7 +29,7 @@ func checkLimit(limit int) (int, error) {
 		return DefaultListLimit, nil
 	}
 	if limit < 1 || limit > MaxListLimit {
-		return 0, &Error{Code: EINVALID, Message: "Invalid input: limit: must be from 1 to 500", Fields: []string{"limit: must be from 1 to 500"}}
+		return 0, Invalid("limit", "must be from 1 to "+itoa(MaxListLimit))
 	}
 	return limit, nil
 }
@@ -61,8 +61,7 @@ func deliveryList[T any](s *Service, actor Actor, field, value string, allowed [
 	}
 	if !slices.Contains(allowed, value) {
 		what := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: " + field + ": must be " + what,
-			Fields: []string{field + ": must be " + what}}
+		return nil, Invalid(field, "must be "+what)
 	}
 	limit, err := checkLimit(limit)
 	if err != nil {

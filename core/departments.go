@@ -20,10 +20,10 @@ func (s *Service) PutDepartment(ctx context.Context, actor Actor, d Department) 
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
-	var bad fieldErrors
+	var bad FieldErrors
 	checkID(&bad, "id", d.ID)
 	d.Name = checkName(&bad, "name", d.Name)
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	err := s.store.Write(ctx, func(tx Tx) error {
@@ -55,18 +55,18 @@ func (s *Service) Departments(ctx context.Context, actor Actor) ([]Department, e
 // ticketExtras stores a new ticket's department and service type.
 func (s *Service) ticketExtras(ctx context.Context, tx Tx, ticketID, departmentID int64, serviceType string) error {
 	if departmentID < 0 {
-		return &Error{Code: EINVALID, Message: "Invalid input: departmentId: must be a positive integer", Fields: []string{"departmentId: must be a positive integer"}}
+		return Invalid("departmentId", "must be a positive integer")
 	}
 	if departmentID != 0 {
 		if _, err := tx.Department(ctx, departmentID); ErrorCode(err) == ENOTFOUND {
-			return &Error{Code: EINVALID, Message: "Invalid input: departmentId: no such department", Fields: []string{"departmentId: no such department"}}
+			return Invalid("departmentId", "no such department")
 		} else if err != nil {
 			return err
 		}
 	}
 	serviceType = strings.TrimSpace(serviceType)
 	if utf8.RuneCountInString(serviceType) > MaxNameChars || !utf8.ValidString(serviceType) {
-		return &Error{Code: EINVALID, Message: "Invalid input: serviceType: must be at most 200 characters", Fields: []string{"serviceType: must be at most 200 characters"}}
+		return Invalid("serviceType", atMostChars(MaxNameChars))
 	}
 	return tx.SetTicketExtras(ctx, ticketID, departmentID, serviceType)
 }

@@ -21,6 +21,9 @@ var topicLabels = [...]string{"General", "Networking", "Rules", "Billing", "SSL 
 // Valid reports whether t is a known topic.
 func (t Topic) Valid() bool { return t >= TopicGeneral && t <= TopicPerformance }
 
+// topicRange is the message of a topic outside the enum.
+var topicRange = "must be an integer from " + itoa(int64(TopicGeneral)) + " to " + itoa(int64(TopicPerformance))
+
 // String returns the enum member's name ("SSL").
 func (t Topic) String() string {
 	if !t.Valid() {

@@ -23,8 +23,8 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	// Fields holds one human message per bad field, e.g. "subject: must not be empty".
-	Fields []string
+	// Fields are the bad fields where the input was at fault.
+	Fields []FieldError
 }
 
 func (e *Error) Error() string {
@@ -62,8 +62,8 @@ func ErrorMessage(err error) string {
 	return "Internal error."
 }
 
-// ErrorFields returns the per-field messages of the first *Error in err's chain.
-func ErrorFields(err error) []string {
+// ErrorFields returns the bad fields of the first *Error in err's chain.
+func ErrorFields(err error) []FieldError {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Fields
@@ -71,18 +71,49 @@ func ErrorFields(err error) []string {
 	return nil
 }
 
-// fieldErrors collects per-field validation failures into one EINVALID error.
-type fieldErrors []string
+// FieldError is one bad field of an input and what is wrong with it.
+type FieldError struct {
+	Field   string
+	Message string
+}
 
-func (f *fieldErrors) add(field, msg string) { *f = append(*f, field+": "+msg) }
+// String is the line the API lists for the field: "subject: must not be empty".
+func (f FieldError) String() string { return f.Field + ": " + f.Message }
 
-func (f fieldErrors) err() error {
+// FieldErrors collects the bad fields of one input into one EINVALID error.
+type FieldErrors []FieldError
+
+// Add records a bad field.
+func (f *FieldErrors) Add(field, msg string) {
+	*f = append(*f, FieldError{Field: field, Message: msg})
+}
+
+// Err returns nil when no field was bad, else the EINVALID error naming them.
+func (f FieldErrors) Err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	msg := "Invalid input: " + f[0]
-	if len(f) > 1 {
-		msg = fmt.Sprintf("Invalid input: %s (and %d more)", f[0], len(f)-1)
+	return &Error{Code: EINVALID, Message: InvalidMessage(f), Fields: []FieldError(f)}
+}
+
+// InvalidMessage is the message of an EINVALID error with these fields: the first one,
+// and how many more there are.
+func InvalidMessage(f []FieldError) string {
+	switch len(f) {
+	case 0:
+		return "Invalid input."
+	case 1:
+		return "Invalid input: " + f[0].String()
 	}
-	return &Error{Code: EINVALID, Message: msg, Fields: []string(f)}
+	return fmt.Sprintf("Invalid input: %s (and %d more)", f[0], len(f)-1)
+}
+
+// atMostChars is the message of a text field over its limit.
+func atMostChars(limit int) string { return "must be at most " + itoa(int64(limit)) + " characters" }
+
+// Invalid is the EINVALID error of one bad field.
+func Invalid(field, msg string) error {
+	var f FieldErrors
+	f.Add(field, msg)
+	return f.Err()
 }

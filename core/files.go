@@ -31,9 +31,8 @@ func (s *Service) StageFile(ctx context.Context, fileName, contentType string, r
 	hash, size, err := s.blobs.Put(ctx, r, s.opts.MaxAttachmentBytes)
 	if err != nil {
 		if ErrorCode(err) == ETOOLARGE {
-			return FileRef{}, &Error{Code: ETOOLARGE,
-				Message: "File is too large: the limit is " + HumanBytes(s.opts.MaxAttachmentBytes) + ".",
-				Fields:  []string{"file: larger than " + HumanBytes(s.opts.MaxAttachmentBytes)}}
+			return FileRef{}, &Error{Code: ETOOLARGE, Message: "File is too large: the limit is " + HumanBytes(s.opts.MaxAttachmentBytes) + ".",
+				Fields: []FieldError{{Field: "file", Message: "larger than " + HumanBytes(s.opts.MaxAttachmentBytes)}}}
 		}
 		return FileRef{}, err
 	}

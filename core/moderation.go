@@ -54,7 +54,7 @@ func (s *Service) SetMessageHidden(ctx context.Context, actor Actor, ticketID, m
 			}
 			if first == m.ID {
 				return &Error{Code: EINVALID, Message: "The first message is the ticket's description and cannot be hidden; edit it instead.",
-					Fields: []string{"messageId: the ticket's description cannot be hidden"}}
+					Fields: []FieldError{{Field: "messageId", Message: "the ticket's description cannot be hidden"}}}
 			}
 		}
 		if err := tx.SetMessageHidden(ctx, m.ID, hidden); err != nil {
@@ -104,10 +104,10 @@ func (s *Service) EditMessage(ctx context.Context, actor Actor, ticketID, messag
 		return nil, err
 	}
 	if strings.TrimSpace(body) == "" {
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: message: must not be empty", Fields: []string{"message: must not be empty"}}
+		return nil, Invalid("message", "must not be empty")
 	}
 	if !utf8.ValidString(body) {
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: message: must be valid UTF-8", Fields: []string{"message: must be valid UTF-8"}}
+		return nil, Invalid("message", "must be valid UTF-8")
 	}
 	err := s.store.Write(ctx, func(tx Tx) error {
 		t, err := loadTicket(ctx, tx, actor, TicketRef{ID: ticketID})

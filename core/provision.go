@@ -74,24 +74,24 @@ func requireAdmin(actor Actor) error {
 	return nil
 }
 
-func checkName(bad *fieldErrors, field, name string) string {
+func checkName(bad *FieldErrors, field, name string) string {
 	name = oneLineField(name)
 	switch {
 	case name == "":
-		bad.add(field, "must not be empty")
+		bad.Add(field, "must not be empty")
 	case !utf8.ValidString(name):
-		bad.add(field, "must be valid UTF-8")
+		bad.Add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(name) > MaxNameChars:
-		bad.add(field, "must be at most 200 characters")
+		bad.Add(field, atMostChars(MaxNameChars))
 	case hasLineControl(name):
-		bad.add(field, lineControlMsg)
+		bad.Add(field, lineControlMsg)
 	}
 	return name
 }
 
-func checkID(bad *fieldErrors, field string, id int64) {
+func checkID(bad *FieldErrors, field string, id int64) {
 	if id <= 0 {
-		bad.add(field, "must be a positive integer")
+		bad.Add(field, "must be a positive integer")
 	}
 }
 
@@ -100,10 +100,10 @@ func (s *Service) PutAccount(ctx context.Context, actor Actor, a Account) (*Acco
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
-	var bad fieldErrors
+	var bad FieldErrors
 	checkID(&bad, "id", a.ID)
 	a.Name = checkName(&bad, "name", a.Name)
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	err := s.store.Write(ctx, func(tx Tx) error {
@@ -124,24 +124,24 @@ func (s *Service) PutUser(ctx context.Context, actor Actor, u User) (*User, erro
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
-	var bad fieldErrors
+	var bad FieldErrors
 	checkID(&bad, "id", u.ID)
 	u.Name = checkName(&bad, "name", u.Name)
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	if addr, err := mail.ParseAddress(u.Email); err != nil || addr.Address != u.Email || len(u.Email) > MaxEmailChars {
-		bad.add("email", "must be a valid email address")
+		bad.Add("email", "must be a valid email address")
 	}
 	if u.Role == "" {
 		u.Role = RoleCustomer
 	}
 	if !u.Role.Valid() {
-		bad.add("role", "must be customer, staff or admin")
+		bad.Add("role", "must be customer, staff or admin")
 	}
 	ids := map[int64]bool{}
 	var accounts []int64
 	for _, id := range u.AccountIDs {
 		if id <= 0 {
-			bad.add("accountIds", "must be positive integers")
+			bad.Add("accountIds", "must be positive integers")
 			break
 		}
 		if !ids[id] {
@@ -152,16 +152,15 @@ func (s *Service) PutUser(ctx context.Context, actor Actor, u User) (*User, erro
 	sort.Slice(accounts, func(i, j int) bool { return accounts[i] < accounts[j] })
 	u.AccountIDs = accounts
 	if u.DefaultAccountID != 0 && !ids[u.DefaultAccountID] {
-		bad.add("defaultAccountId", "must be one of accountIds")
+		bad.Add("defaultAccountId", "must be one of accountIds")
 	}
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	err := s.store.Write(ctx, func(tx Tx) error {
 		for _, id := range u.AccountIDs {
 			if _, err := tx.Account(ctx, id); ErrorCode(err) == ENOTFOUND {
-				return &Error{Code: EINVALID, Message: "Invalid input: accountIds: account " + itoa(id) + " does not exist",
-					Fields: []string{"accountIds: account " + itoa(id) + " does not exist"}}
+				return Invalid("accountIds", "account "+itoa(id)+" does not exist")
 			} else if err != nil {
 				return err
 			}
@@ -182,17 +181,16 @@ func (s *Service) PutProperty(ctx context.Context, actor Actor, p Property) (*Pr
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
-	var bad fieldErrors
+	var bad FieldErrors
 	checkID(&bad, "id", p.ID)
 	checkID(&bad, "accountId", p.AccountID)
 	p.Name = checkName(&bad, "name", p.Name)
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	err := s.store.Write(ctx, func(tx Tx) error {
 		if _, err := tx.Account(ctx, p.AccountID); ErrorCode(err) == ENOTFOUND {
-			return &Error{Code: EINVALID, Message: "Invalid input: accountId: account does not exist",
-				Fields: []string{"accountId: account does not exist"}}
+			return Invalid("accountId", "account does not exist")
 		} else if err != nil {
 			return err
 		}

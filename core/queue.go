@@ -113,30 +113,30 @@ func (s *Service) Queue(ctx context.Context, actor Actor, f QueueFilter) ([]Queu
 	if err := requireStaff(actor); err != nil {
 		return nil, QueueCount{}, err
 	}
-	var bad fieldErrors
+	var bad FieldErrors
 	checkListFilter(&bad, &f.Page, f.Status, f.Topic)
 	switch f.Sort {
 	case "":
 		f.Sort = SortUpdated
 	case SortUpdated, SortCreated, SortDeadline:
 	default:
-		bad.add("sort", "must be updated, created or deadline")
+		bad.Add("sort", "must be updated, created or deadline")
 	}
 	switch f.Order {
 	case "", "asc", "desc":
 	default:
-		bad.add("order", "must be asc or desc")
+		bad.Add("order", "must be asc or desc")
 	}
 	f.Search = strings.TrimSpace(f.Search)
 	if !utf8.ValidString(f.Search) {
-		bad.add("q", "must be valid UTF-8")
+		bad.Add("q", "must be valid UTF-8")
 	} else if utf8.RuneCountInString(f.Search) > MaxSearchChars {
-		bad.add("q", "must be at most 200 characters")
+		bad.Add("q", atMostChars(MaxSearchChars))
 	}
 	if f.Unassigned && f.AssigneeUserID != nil {
-		bad.add("unassigned", "cannot be combined with assigneeUserId")
+		bad.Add("unassigned", "cannot be combined with assigneeUserId")
 	}
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, QueueCount{}, err
 	}
 	f.UserID = actor.User.ID

@@ -21,14 +21,14 @@ func (s *Service) SplitTicket(ctx context.Context, actor Actor, id, messageID in
 		return nil, err
 	}
 	subject = oneLineField(subject)
-	var bad fieldErrors
+	var bad FieldErrors
 	switch {
 	case utf8.RuneCountInString(subject) > MaxSubjectChars || !utf8.ValidString(subject):
-		bad.add("subject", "must be at most 200 characters")
+		bad.Add("subject", atMostChars(MaxSubjectChars))
 	case hasLineControl(subject):
-		bad.add("subject", lineControlMsg)
+		bad.Add("subject", lineControlMsg)
 	}
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	var nt *Ticket
@@ -49,8 +49,7 @@ func (s *Service) SplitTicket(ctx context.Context, actor Actor, id, messageID in
 			return err
 		}
 		if first == m.ID {
-			return &Error{Code: EINVALID, Message: "Invalid input: messageId: a ticket cannot be split at its first message",
-				Fields: []string{"messageId: a ticket cannot be split at its first message"}}
+			return Invalid("messageId", "a ticket cannot be split at its first message")
 		}
 		if m.Internal || m.Hidden {
 			what := "an internal note"
@@ -59,7 +58,7 @@ func (s *Service) SplitTicket(ctx context.Context, actor Actor, id, messageID in
 			}
 			return &Error{Code: ECONFLICT, Message: "Cannot split at " + what + ": it would become the new ticket's description, " +
 				"which the customer reads. Split at a public message.",
-				Fields: []string{"messageId: a ticket cannot be split at " + what}}
+				Fields: []FieldError{{Field: "messageId", Message: "a ticket cannot be split at " + what}}}
 		}
 		if subject == "" {
 			subject = truncateRunes(t.Subject+" (split from #"+itoa(t.ID)+")", MaxSubjectChars)
@@ -114,8 +113,7 @@ func (s *Service) MergeTickets(ctx context.Context, actor Actor, id, into int64)
 		return nil, err
 	}
 	if id == into {
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: intoTicketId: a ticket cannot be merged into itself",
-			Fields: []string{"intoTicketId: a ticket cannot be merged into itself"}}
+		return nil, Invalid("intoTicketId", "a ticket cannot be merged into itself")
 	}
 	var target *Ticket
 	err := s.store.Write(ctx, func(tx Tx) error {
@@ -125,14 +123,13 @@ func (s *Service) MergeTickets(ctx context.Context, actor Actor, id, into int64)
 		}
 		dst, err := loadTicket(ctx, tx, actor, TicketRef{ID: into})
 		if ErrorCode(err) == ENOTFOUND {
-			return &Error{Code: EINVALID, Message: "Invalid input: intoTicketId: no such ticket",
-				Fields: []string{"intoTicketId: no such ticket"}}
+			return Invalid("intoTicketId", "no such ticket")
 		} else if err != nil {
 			return err
 		}
 		if src.AccountID != dst.AccountID {
 			return &Error{Code: EINVALID, Message: "Invalid input: intoTicketId: only tickets of the same account can be merged",
-				Fields: []string{"intoTicketId: a ticket of another account"}}
+				Fields: []FieldError{{Field: "intoTicketId", Message: "a ticket of another account"}}}
 		}
 		if dst.Status == StatusClosed {
 			return Errorf(ECONFLICT, "Ticket #%d is closed; nothing can be merged into it.", dst.ID)

@@ -56,7 +56,7 @@ func TestOneLineFields_RefusedNamingTheField(t *testing.T) {
 		for what, v := range lineTricks {
 			t.Run(c.name+"/"+what, func(t *testing.T) {
 				err := c.run(v)
-				if ErrorCode(err) != EINVALID || !slices.Contains(ErrorFields(err), c.field+": "+lineControlMsg) {
+				if ErrorCode(err) != EINVALID || !slices.Contains(ErrorFields(err), FieldError{Field: c.field, Message: lineControlMsg}) {
 					t.Errorf("%q: %v %v, want EINVALID naming %s", v, err, ErrorFields(err), c.field)
 				}
 			})

@@ -55,30 +55,30 @@ func (in *NewTicket) subjectLimit() int {
 // Returns EINVALID for a bad field ("Invalid property" for a property of another account),
 // EFORBIDDEN for an account the actor does not belong to, ENOTFOUND for a missing account.
 func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (*Ticket, error) {
-	var bad fieldErrors
+	var bad FieldErrors
 	subject := oneLineField(in.Subject)
 	switch n := utf8.RuneCountInString(subject); {
 	case n == 0:
-		bad.add("subject", "must not be empty")
+		bad.Add("subject", "must not be empty")
 	case n > in.subjectLimit():
-		bad.add("subject", "must be at most "+itoa(int64(in.subjectLimit()))+" characters")
+		bad.Add("subject", atMostChars(in.subjectLimit()))
 	case !utf8.ValidString(subject):
-		bad.add("subject", "must be valid UTF-8")
+		bad.Add("subject", "must be valid UTF-8")
 	case hasLineControl(subject):
-		bad.add("subject", lineControlMsg)
+		bad.Add("subject", lineControlMsg)
 	}
 	if strings.TrimSpace(in.Description) == "" {
-		bad.add("description", "must not be empty")
+		bad.Add("description", "must not be empty")
 	} else if !utf8.ValidString(in.Description) {
-		bad.add("description", "must be valid UTF-8")
+		bad.Add("description", "must be valid UTF-8")
 	}
 	if !in.Topic.Valid() {
-		bad.add("topic", "must be an integer from 0 to 5")
+		bad.Add("topic", topicRange)
 	}
 	if in.PropertyID < 0 {
-		bad.add("propertyId", "must be a positive integer")
+		bad.Add("propertyId", "must be a positive integer")
 	}
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	if err := s.checkAccount(ctx, actor, in.AccountID); err != nil {
@@ -103,7 +103,8 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 		if in.PropertyID != 0 {
 			p, err := tx.Property(ctx, in.PropertyID)
 			if ErrorCode(err) == ENOTFOUND || (err == nil && p.AccountID != in.AccountID) {
-				return &Error{Code: EINVALID, Message: "Invalid property", Fields: []string{"propertyId: not a property of this account"}}
+				return &Error{Code: EINVALID, Message: "Invalid property",
+					Fields: []FieldError{{Field: "propertyId", Message: "not a property of this account"}}}
 			} else if err != nil {
 				return err
 			}
@@ -160,7 +161,8 @@ func (s *Service) checkAccount(ctx context.Context, actor Actor, accountID int64
 		return Errorf(EUNAUTHORIZED, "Authentication required.")
 	}
 	if accountID <= 0 {
-		return &Error{Code: EINVALID, Message: "Invalid input: accountId must be a positive integer", Fields: []string{"accountId: must be a positive integer"}}
+		return &Error{Code: EINVALID, Message: "Invalid input: accountId must be a positive integer",
+			Fields: []FieldError{{Field: "accountId", Message: "must be a positive integer"}}}
 	}
 	if actor.User.MemberOf(accountID) {
 		return nil
@@ -246,9 +248,9 @@ func (s *Service) GetTicket(ctx context.Context, actor Actor, ref TicketRef) (*T
 
 // ListTickets returns one page of an account's tickets, newest first, and the total.
 func (s *Service) ListTickets(ctx context.Context, actor Actor, f TicketFilter) ([]Ticket, int, error) {
-	var bad fieldErrors
+	var bad FieldErrors
 	checkListFilter(&bad, &f.Page, f.Status, f.Topic)
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, 0, err
 	}
 	if err := s.checkAccount(ctx, actor, f.AccountID); err != nil {
@@ -295,10 +297,10 @@ type NewReply struct {
 // ECONFLICT for a Closed ticket, EFORBIDDEN for a customer's internal note.
 func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewReply) (*Message, *Ticket, error) {
 	if strings.TrimSpace(in.Body) == "" && len(in.Files) == 0 {
-		return nil, nil, &Error{Code: EINVALID, Message: "Invalid input: message: must not be empty", Fields: []string{"message: must not be empty"}}
+		return nil, nil, Invalid("message", "must not be empty")
 	}
 	if !utf8.ValidString(in.Body) {
-		return nil, nil, &Error{Code: EINVALID, Message: "Invalid input: message: must be valid UTF-8", Fields: []string{"message: must be valid UTF-8"}}
+		return nil, nil, Invalid("message", "must be valid UTF-8")
 	}
 	if in.Internal && !actor.isStaff() {
 		return nil, nil, Errorf(EFORBIDDEN, "Only staff can write internal notes.")
@@ -407,7 +409,8 @@ func (s *Service) SetStatus(ctx context.Context, actor Actor, ref TicketRef, to 
 	case StatusClosed:
 		ev = EventClose
 	default:
-		return nil, &Error{Code: EINVALID, Message: "Invalid input: status: must be 1 (In Progress), 2 (Resolved) or 3 (Closed)", Fields: []string{"status: must be 1, 2 or 3"}}
+		return nil, &Error{Code: EINVALID, Message: "Invalid input: status: must be 1 (In Progress), 2 (Resolved) or 3 (Closed)",
+			Fields: []FieldError{{Field: "status", Message: "must be 1, 2 or 3"}}}
 	}
 	if ev != EventClose && !actor.isStaff() {
 		return nil, Errorf(EFORBIDDEN, "Only staff can set a ticket %s.", to.Label())
@@ -467,18 +470,18 @@ func (s *Service) recordSource(ctx context.Context, tx Tx, src *Source, result s
 	err := tx.RecordInbound(ctx, &InboundRecord{Channel: src.Channel, Key: src.Key, Result: result,
 		TicketID: ticketID, MessageID: messageID, RawHash: src.RawHash, At: s.clock.Now()})
 	if ErrorCode(err) == ECONFLICT {
-		return &Error{Code: ECONFLICT, Message: "Message already processed.", Fields: []string{DuplicateField}}
+		return &Error{Code: ECONFLICT, Message: "Message already processed.", Fields: []FieldError{duplicateSource}}
 	}
 	return err
 }
 
-// DuplicateField marks the ECONFLICT of an inbound message applied before.
-const DuplicateField = "source: already processed"
+// duplicateSource marks the ECONFLICT of an inbound message applied before.
+var duplicateSource = FieldError{Field: "source", Message: "already processed"}
 
 // IsDuplicate reports whether err says an inbound message was applied before.
 func IsDuplicate(err error) bool {
 	for _, f := range ErrorFields(err) {
-		if f == DuplicateField {
+		if f == duplicateSource {
 			return true
 		}
 	}
@@ -513,7 +516,7 @@ func (s *Service) tellSender(ctx context.Context, tx Tx, actor Actor, ticketID i
 
 // checkListFilter fills in the page defaults and checks the fields every ticket list
 // shares: the page and the status and topic filters.
-func checkListFilter(bad *fieldErrors, page *Page, status *Status, topic *Topic) {
+func checkListFilter(bad *FieldErrors, page *Page, status *Status, topic *Topic) {
 	if page.Number == 0 {
 		page.Number = 1
 	}
@@ -521,15 +524,15 @@ func checkListFilter(bad *fieldErrors, page *Page, status *Status, topic *Topic)
 		page.Size = DefaultPageSize
 	}
 	if page.Number < 1 {
-		bad.add("pageNumber", "must be at least 1")
+		bad.Add("pageNumber", "must be at least 1")
 	}
 	if page.Size < 1 || page.Size > MaxPageSize {
-		bad.add("pageSize", "must be from 1 to 100")
+		bad.Add("pageSize", "must be from 1 to 100")
 	}
 	if status != nil && !status.Valid() {
-		bad.add("status", "must be an integer from 0 to 3")
+		bad.Add("status", "must be an integer from 0 to 3")
 	}
 	if topic != nil && !topic.Valid() {
-		bad.add("topic", "must be an integer from 0 to 5")
+		bad.Add("topic", topicRange)
 	}
 }

@@ -135,17 +135,17 @@ func (s *server) compatCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var bad fieldErrs
+	var bad core.FieldErrors
 	dept := compatID(&bad, "department_id", f.values["department_id"], true)
 	subject := strings.TrimSpace(f.values["subject"])
 	if n := utf8.RuneCountInString(subject); n < compatMinSubject || n > compatMaxSubject {
-		bad.add("subject", fmt.Sprintf("must be from %d to %d characters", compatMinSubject, compatMaxSubject))
+		bad.Add("subject", fmt.Sprintf("must be from %d to %d characters", compatMinSubject, compatMaxSubject))
 	}
 	if utf8.RuneCountInString(strings.TrimSpace(f.values["message"])) < compatMinMessage {
-		bad.add("message", fmt.Sprintf("must be at least %d characters", compatMinMessage))
+		bad.Add("message", fmt.Sprintf("must be at least %d characters", compatMinMessage))
 	}
 	service := compatID(&bad, "service_id", f.values["service_id"], false)
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -170,20 +170,20 @@ func (s *server) compatCreate(w http.ResponseWriter, r *http.Request) {
 // compatID reads an ID field of the form: blank (spaces only, as a form may send) is
 // absent — "is required" when required — and anything else must be a positive integer (0
 // is also accepted as absent where the field is optional).
-func compatID(bad *fieldErrs, name, v string, required bool) int64 {
+func compatID(bad *core.FieldErrors, name, v string, required bool) int64 {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		if required {
-			bad.add(name, "is required")
+			bad.Add(name, "is required")
 		}
 		return 0
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	switch {
 	case err != nil:
-		bad.add(name, "must be an integer")
+		bad.Add(name, "must be an integer")
 	case n < 0 || n == 0 && required:
-		bad.add(name, "must be a positive integer")
+		bad.Add(name, "must be a positive integer")
 	}
 	return n
 }
@@ -198,15 +198,14 @@ func compatFields(err error) error {
 		return err
 	}
 	out := *ce
-	out.Fields = make([]string, len(ce.Fields))
+	out.Fields = make([]core.FieldError, len(ce.Fields))
 	for i, f := range ce.Fields {
-		name, text, _ := strings.Cut(f, ": ")
-		if to, ok := compatNames[name]; ok {
-			f = to + ": " + text
+		if to, ok := compatNames[f.Field]; ok {
+			f.Field = to
 		}
 		out.Fields[i] = f
 	}
-	out.Message = strings.Replace(out.Message, ce.Fields[0], out.Fields[0], 1)
+	out.Message = strings.Replace(out.Message, ce.Fields[0].String(), out.Fields[0].String(), 1)
 	return &out
 }
 

@@ -36,29 +36,8 @@ const (
 	fileField = "file"
 )
 
-// fieldErrs collects per-field failures into one EINVALID error, in core's shape
-// ("Invalid input: subject: must not be empty (and 1 more)", Fields one per failure).
-type fieldErrs []string
-
-func (f *fieldErrs) add(field, msg string) { *f = append(*f, field+": "+msg) }
-
-func (f fieldErrs) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	msg := "Invalid input: " + f[0]
-	if len(f) > 1 {
-		msg = fmt.Sprintf("Invalid input: %s (and %d more)", f[0], len(f)-1)
-	}
-	return &core.Error{Code: core.EINVALID, Message: msg, Fields: []string(f)}
-}
-
-// invalid is the EINVALID error for one field.
-func invalid(field, msg string) error {
-	var f fieldErrs
-	f.add(field, msg)
-	return f.err()
-}
+// invalid is the EINVALID error for one field (core.FieldErrors collects several).
+func invalid(field, msg string) error { return core.Invalid(field, msg) }
 
 // echo makes a client-supplied name safe and short enough to quote back.
 func echo(name string) string {
@@ -323,13 +302,13 @@ func partError(err error) error {
 }
 
 // optInt parses an optional integer form or query value; "" is absent.
-func optInt(bad *fieldErrs, name, v string, bits int) *int64 {
+func optInt(bad *core.FieldErrors, name, v string, bits int) *int64 {
 	if v == "" {
 		return nil
 	}
 	n, err := strconv.ParseInt(v, 10, bits)
 	if err != nil {
-		bad.add(name, "must be an integer")
+		bad.Add(name, "must be an integer")
 		return nil
 	}
 	return &n
@@ -337,24 +316,24 @@ func optInt(bad *fieldErrs, name, v string, bits int) *int64 {
 
 // accountIDParam reads the accountId query parameter every customer endpoint requires.
 func accountIDParam(r *http.Request) (int64, error) {
-	var bad fieldErrs
+	var bad core.FieldErrors
 	id := accountIDInto(&bad, r)
-	return id, bad.err()
+	return id, bad.Err()
 }
 
-func accountIDInto(bad *fieldErrs, r *http.Request) int64 {
+func accountIDInto(bad *core.FieldErrors, r *http.Request) int64 {
 	vs := r.URL.Query()["accountId"]
 	switch {
 	case len(vs) == 0 || vs[0] == "":
-		bad.add("accountId", "is required")
+		bad.Add("accountId", "is required")
 		return 0
 	case len(vs) > 1:
-		bad.add("accountId", "must be given once")
+		bad.Add("accountId", "must be given once")
 		return 0
 	}
 	id, err := strconv.ParseInt(vs[0], 10, 64)
 	if err != nil || id <= 0 {
-		bad.add("accountId", "must be a positive integer")
+		bad.Add("accountId", "must be a positive integer")
 		return 0
 	}
 	return id
@@ -372,7 +351,7 @@ func pathID(r *http.Request, name string) (int64, error) {
 
 // pageQuery reads pageNumber and pageSize, with core's defaults filled in so that the paging
 // fields of the answer say which page this is; core validates the range.
-func pageQuery(bad *fieldErrs, q url.Values) core.Page {
+func pageQuery(bad *core.FieldErrors, q url.Values) core.Page {
 	p := core.Page{Number: 1, Size: core.DefaultPageSize}
 	if v := optInt(bad, "pageNumber", q.Get("pageNumber"), 32); v != nil && *v != 0 {
 		p.Number = int(*v)

@@ -34,7 +34,11 @@ func checkDecodeError(t *testing.T, err error) {
 	default:
 		t.Fatalf("decoder answered %s (%v), want a client error", code, err)
 	}
-	for _, s := range append([]string{core.ErrorMessage(err)}, core.ErrorFields(err)...) {
+	texts := []string{core.ErrorMessage(err)}
+	for _, f := range core.ErrorFields(err) {
+		texts = append(texts, f.String())
+	}
+	for _, s := range texts {
 		if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			t.Fatalf("error text not printable UTF-8: %q", s)
 		}

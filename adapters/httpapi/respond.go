@@ -126,7 +126,19 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(wait))
 	}
-	s.fail(w, r, code, msg, core.ErrorFields(err))
+	s.fail(w, r, code, msg, fieldLines(core.ErrorFields(err)))
+}
+
+// fieldLines are the envelope's "errors": one "field: message" line per bad field.
+func fieldLines(fields []core.FieldError) []string {
+	if len(fields) == 0 {
+		return nil
+	}
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.String()
+	}
+	return out
 }
 
 // fail writes the error envelope for code; it is also the recovery middleware's way out.

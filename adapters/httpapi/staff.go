@@ -85,9 +85,9 @@ func (s *server) decodeStaffReply(r *http.Request) (core.NewReply, error) {
 	if err != nil {
 		return core.NewReply{}, err
 	}
-	var bad fieldErrs
+	var bad core.FieldErrors
 	internal := optBool(&bad, "internal", f.values["internal"])
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return core.NewReply{}, err
 	}
 	return core.NewReply{Body: f.values["message"], Internal: internal != nil && *internal, Files: f.files()}, nil
@@ -95,13 +95,13 @@ func (s *server) decodeStaffReply(r *http.Request) (core.NewReply, error) {
 
 // optBool parses an optional boolean form or query value ("true", "false", "1", "0");
 // "" is absent.
-func optBool(bad *fieldErrs, name, v string) *bool {
+func optBool(bad *core.FieldErrors, name, v string) *bool {
 	if v == "" {
 		return nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		bad.add(name, "must be true or false")
+		bad.Add(name, "must be true or false")
 		return nil
 	}
 	return &b
@@ -110,7 +110,7 @@ func optBool(bad *fieldErrs, name, v string) *bool {
 // GET /api/staff/Ticket — the queue across accounts.
 func (s *server) staffQueue(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var bad fieldErrs
+	var bad core.FieldErrors
 	var f core.QueueFilter
 	if v := optInt(&bad, "status", q.Get("status"), 32); v != nil {
 		st := core.Status(*v)
@@ -134,7 +134,7 @@ func (s *server) staffQueue(w http.ResponseWriter, r *http.Request) {
 	f.Sort = core.QueueSort(q.Get("sort"))
 	f.Order = q.Get("order")
 	f.Page = pageQuery(&bad, q)
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

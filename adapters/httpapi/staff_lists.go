@@ -24,7 +24,7 @@ func (s *server) staffDepartments(w http.ResponseWriter, r *http.Request) {
 }
 
 // limitParam reads the optional limit query parameter of the operations lists.
-func limitParam(bad *fieldErrs, r *http.Request) int {
+func limitParam(bad *core.FieldErrors, r *http.Request) int {
 	if v := optInt(bad, "limit", r.URL.Query().Get("limit"), 32); v != nil {
 		return int(*v)
 	}
@@ -33,13 +33,13 @@ func limitParam(bad *fieldErrs, r *http.Request) int {
 
 // GET /api/staff/Notification?state=failed&limit=N
 func (s *server) staffNotifications(w http.ResponseWriter, r *http.Request) {
-	var bad fieldErrs
+	var bad core.FieldErrors
 	limit := limitParam(&bad, r)
 	state := r.URL.Query().Get("state")
 	if state == "" {
 		state = string(core.NotificationFailed)
 	}
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -57,13 +57,13 @@ func (s *server) staffNotifications(w http.ResponseWriter, r *http.Request) {
 
 // GET /api/staff/InboundMail?result=rejected&limit=N
 func (s *server) staffInbound(w http.ResponseWriter, r *http.Request) {
-	var bad fieldErrs
+	var bad core.FieldErrors
 	limit := limitParam(&bad, r)
 	result := r.URL.Query().Get("result")
 	if result == "" {
 		result = "rejected"
 	}
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

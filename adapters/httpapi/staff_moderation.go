@@ -12,7 +12,7 @@ import (
 
 // ticketMessageIDs reads {id} and {messageId}.
 func ticketMessageIDs(r *http.Request) (int64, int64, error) {
-	var bad fieldErrs
+	var bad core.FieldErrors
 	id, err := pathID(r, "id")
 	if err != nil {
 		bad = append(bad, core.ErrorFields(err)...)
@@ -21,7 +21,7 @@ func ticketMessageIDs(r *http.Request) (int64, int64, error) {
 	if err != nil {
 		bad = append(bad, core.ErrorFields(err)...)
 	}
-	return id, mid, bad.err()
+	return id, mid, bad.Err()
 }
 
 // POST /api/staff/Ticket/{id}/Message/{messageId}/Hide and /Unhide

@@ -69,20 +69,20 @@ func (s *server) decodeNewTicket(r *http.Request) (core.NewTicket, error) {
 		return core.NewTicket{}, err
 	}
 	in := core.NewTicket{Subject: f.values["subject"], Description: f.values["description"], Files: f.files()}
-	var bad fieldErrs
+	var bad core.FieldErrors
 	if v := optInt(&bad, "topic", f.values["topic"], 32); v != nil {
 		in.Topic = core.Topic(*v)
 	}
 	if v := optInt(&bad, "propertyId", f.values["propertyId"], 64); v != nil {
 		in.PropertyID = *v
 	}
-	return in, bad.err()
+	return in, bad.Err()
 }
 
 // GET /api/Ticket?accountId=N&status=&topic=&propertyId=&archived=&pageNumber=&pageSize=
 func (s *server) listTickets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var bad fieldErrs
+	var bad core.FieldErrors
 	f := core.TicketFilter{AccountID: accountIDInto(&bad, r)}
 	if v := optInt(&bad, "status", q.Get("status"), 32); v != nil {
 		st := core.Status(*v)
@@ -97,7 +97,7 @@ func (s *server) listTickets(w http.ResponseWriter, r *http.Request) {
 		f.Archived = *v
 	}
 	f.Page = pageQuery(&bad, q)
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -115,14 +115,14 @@ func (s *server) listTickets(w http.ResponseWriter, r *http.Request) {
 
 // ticketRef reads the {id} route parameter and the accountId query parameter together.
 func ticketRef(r *http.Request) (core.TicketRef, error) {
-	var bad fieldErrs
+	var bad core.FieldErrors
 	ref := core.TicketRef{AccountID: accountIDInto(&bad, r)}
 	id, err := pathID(r, "id")
 	if err != nil {
 		bad = append(bad, core.ErrorFields(err)...)
 	}
 	ref.ID = id
-	return ref, bad.err()
+	return ref, bad.Err()
 }
 
 // GET /api/Ticket/{id}?accountId=N

@@ -38,7 +38,7 @@ func TestSplitTicket_SplitPointMustBePublic(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := f.svc.SplitTicket(ctx, f.sam, tk.ID, tt.message, "")
 			if core.ErrorCode(err) != core.ECONFLICT || !strings.Contains(core.ErrorMessage(err), tt.name) ||
-				len(core.ErrorFields(err)) != 1 || !strings.HasPrefix(core.ErrorFields(err)[0], "messageId: ") {
+				len(core.ErrorFields(err)) != 1 || core.ErrorFields(err)[0].Field != "messageId" {
 				t.Fatalf("split at the %s: %v %v", tt.name, err, core.ErrorFields(err))
 			}
 			d, err := f.svc.GetTicket(ctx, f.sam, core.TicketRef{ID: tk.ID})

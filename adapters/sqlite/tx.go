@@ -337,7 +337,7 @@ func (t *writeTx) PutUser(_ context.Context, u *core.User) error {
 	err := t.q.QueryRowContext(t.ctx, `SELECT id FROM users WHERE email = ? AND id <> ?`, u.Email, u.ID).Scan(&other)
 	if err == nil {
 		return &core.Error{Code: core.ECONFLICT, Message: "Another user already has this email address.",
-			Fields: []string{"email: already used by another user"}}
+			Fields: []core.FieldError{{Field: "email", Message: "already used by another user"}}}
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("check email: %w", err)
 	}

@@ -253,7 +253,11 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 // describe turns a domain error into a line naming the bad fields.
 func describe(err error) error {
 	if fields := core.ErrorFields(err); len(fields) > 0 {
-		return errors.New(strings.Join(fields, "; "))
+		lines := make([]string, len(fields))
+		for i, f := range fields {
+			lines[i] = f.String()
+		}
+		return errors.New(strings.Join(lines, "; "))
 	}
 	if core.ErrorCode(err) != core.EINTERNAL {
 		return errors.New(core.ErrorMessage(err))
