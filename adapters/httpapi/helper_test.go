@@ -75,11 +75,13 @@ func newEnvBlobs(t *testing.T, wrap func(core.Blobs) core.Blobs, opts ...envOpti
 	for _, o := range opts {
 		o(&copts, &hopts)
 	}
-	if hopts.Metrics != nil {
-		copts.Observer = hopts.Metrics
+	// An option that turned metrics off leaves the core without its observer too.
+	var em *metrics.Metrics
+	if hm, ok := hopts.Metrics.(*metrics.Metrics); ok && hm != nil {
+		copts.Observer, em = hm, hm
 	}
 	svc := core.NewService(db, blobs, nil, copts)
-	e := &testEnv{t: t, svc: svc, db: db, metrics: hopts.Metrics, logs: logs}
+	e := &testEnv{t: t, svc: svc, db: db, metrics: em, logs: logs}
 
 	ctx, sys := context.Background(), core.System()
 	must := func(_ any, err error) {

@@ -14,7 +14,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"helpdeskd/adapters/metrics"
 	"helpdeskd/core"
 )
 
@@ -129,7 +128,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 		}
 		route := routeOf(r)
 		if info.unmatched || route == "" {
-			route = metrics.UnmatchedRoute
+			route = UnmatchedRoute
 		}
 		if s.opts.Metrics != nil {
 			s.opts.Metrics.ObserveHTTP(route, r.Method, status, d)

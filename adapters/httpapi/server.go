@@ -8,9 +8,22 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"helpdeskd/adapters/metrics"
 	"helpdeskd/core"
 )
+
+// Metrics is what the API needs of the daemon's metrics: to record each request and to
+// serve the scrape endpoint.
+type Metrics interface {
+	// ObserveHTTP records one request: its route pattern (UnmatchedRoute when none
+	// matched), method, status code and duration.
+	ObserveHTTP(route, method string, code int, d time.Duration)
+	// Handler serves GET /metrics.
+	Handler() http.Handler
+}
+
+// UnmatchedRoute is the route of requests that matched no route: one label for them all, so
+// that a scan of random paths cannot grow the metrics without bound.
+const UnmatchedRoute = "unmatched"
 
 // Options configures the API. The zero value is usable.
 type Options struct {
@@ -19,7 +32,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, when set, records the latency of every request by route pattern and serves
 	// GET /metrics.
-	Metrics *metrics.Metrics
+	Metrics Metrics
 	// Ready answers GET /readyz: nil error is ready. nil means always ready.
 	Ready func(ctx context.Context) error
 	// MaxBodyBytes limits every request body. 0 means DefaultMaxBodyBytes, raised if need
