@@ -151,7 +151,7 @@ func (s *Service) MergeTickets(ctx context.Context, actor Actor, id, into int64)
 		if err := tx.SetMergedInto(ctx, src.ID, dst.ID); err != nil {
 			return err
 		}
-		to, err := Transition(src.Status, EventClose, s.opts.StaffReplyInProgress)
+		to, err := Transition(src.Status, TriggerClose, s.opts.StaffReplyInProgress)
 		if err != nil {
 			return err
 		}

@@ -1,27 +1,27 @@
 package core
 
-// Event is something that may move a ticket between statuses.
-type Event int
+// Trigger is something that may move a ticket between statuses.
+type Trigger int
 
 const (
-	EventCustomerReply Event = iota
-	EventStaffReply
-	EventSetInProgress
-	EventSetResolved
-	EventClose
+	TriggerCustomerReply Trigger = iota
+	TriggerStaffReply
+	TriggerSetInProgress
+	TriggerSetResolved
+	TriggerClose
 )
 
-func (e Event) String() string {
+func (e Trigger) String() string {
 	switch e {
-	case EventCustomerReply:
+	case TriggerCustomerReply:
 		return "customer reply"
-	case EventStaffReply:
+	case TriggerStaffReply:
 		return "staff reply"
-	case EventSetInProgress:
+	case TriggerSetInProgress:
 		return "set In Progress"
-	case EventSetResolved:
+	case TriggerSetResolved:
 		return "set Resolved"
-	case EventClose:
+	case TriggerClose:
 		return "close"
 	}
 	return "unknown event"
@@ -36,34 +36,34 @@ type outcome struct {
 // transitions is the state machine's table (docs/contract.md §2), cell by cell. A cell whose target equals its source is a
 // no-op (nothing recorded); the "—" cells of the spec (asking for the status the ticket
 // already has) are no-ops too, so a repeated click is harmless.
-var transitions = map[Status]map[Event]outcome{
+var transitions = map[Status]map[Trigger]outcome{
 	StatusOpen: {
-		EventCustomerReply: {to: StatusOpen},
-		EventStaffReply:    {to: StatusOpen},
-		EventSetInProgress: {to: StatusInProgress},
-		EventSetResolved:   {to: StatusResolved},
-		EventClose:         {to: StatusClosed},
+		TriggerCustomerReply: {to: StatusOpen},
+		TriggerStaffReply:    {to: StatusOpen},
+		TriggerSetInProgress: {to: StatusInProgress},
+		TriggerSetResolved:   {to: StatusResolved},
+		TriggerClose:         {to: StatusClosed},
 	},
 	StatusInProgress: {
-		EventCustomerReply: {to: StatusInProgress},
-		EventStaffReply:    {to: StatusInProgress},
-		EventSetInProgress: {to: StatusInProgress},
-		EventSetResolved:   {to: StatusResolved},
-		EventClose:         {to: StatusClosed},
+		TriggerCustomerReply: {to: StatusInProgress},
+		TriggerStaffReply:    {to: StatusInProgress},
+		TriggerSetInProgress: {to: StatusInProgress},
+		TriggerSetResolved:   {to: StatusResolved},
+		TriggerClose:         {to: StatusClosed},
 	},
 	StatusResolved: {
-		EventCustomerReply: {to: StatusOpen},
-		EventStaffReply:    {to: StatusResolved},
-		EventSetInProgress: {to: StatusInProgress},
-		EventSetResolved:   {to: StatusResolved},
-		EventClose:         {to: StatusClosed},
+		TriggerCustomerReply: {to: StatusOpen},
+		TriggerStaffReply:    {to: StatusResolved},
+		TriggerSetInProgress: {to: StatusInProgress},
+		TriggerSetResolved:   {to: StatusResolved},
+		TriggerClose:         {to: StatusClosed},
 	},
 	StatusClosed: {
-		EventCustomerReply: {refuse: true},
-		EventStaffReply:    {refuse: true},
-		EventSetInProgress: {refuse: true},
-		EventSetResolved:   {refuse: true},
-		EventClose:         {to: StatusClosed},
+		TriggerCustomerReply: {refuse: true},
+		TriggerStaffReply:    {refuse: true},
+		TriggerSetInProgress: {refuse: true},
+		TriggerSetResolved:   {refuse: true},
+		TriggerClose:         {to: StatusClosed},
 	},
 }
 
@@ -73,7 +73,7 @@ var transitions = map[Status]map[Event]outcome{
 //
 // Returns ECONFLICT if the ticket is Closed and ev is anything but a close, and
 // EINVALID for an unknown status or event.
-func Transition(from Status, ev Event, staffReplyInProgress bool) (Status, error) {
+func Transition(from Status, ev Trigger, staffReplyInProgress bool) (Status, error) {
 	row, ok := transitions[from]
 	if !ok {
 		return from, Errorf(EINVALID, "Unknown status %d.", int(from))
@@ -85,7 +85,7 @@ func Transition(from Status, ev Event, staffReplyInProgress bool) (Status, error
 	if out.refuse {
 		return from, Errorf(ECONFLICT, "Ticket is closed; no further changes are possible.")
 	}
-	if ev == EventStaffReply && from == StatusOpen && staffReplyInProgress {
+	if ev == TriggerStaffReply && from == StatusOpen && staffReplyInProgress {
 		return StatusInProgress, nil
 	}
 	return out.to, nil

@@ -7,32 +7,32 @@ func TestTransition_Table(t *testing.T) {
 	const locked = Status(-1)
 	cells := []struct {
 		from Status
-		ev   Event
+		ev   Trigger
 		want Status
 	}{
-		{StatusOpen, EventCustomerReply, StatusOpen},
-		{StatusOpen, EventStaffReply, StatusOpen},
-		{StatusOpen, EventSetInProgress, StatusInProgress},
-		{StatusOpen, EventSetResolved, StatusResolved},
-		{StatusOpen, EventClose, StatusClosed},
+		{StatusOpen, TriggerCustomerReply, StatusOpen},
+		{StatusOpen, TriggerStaffReply, StatusOpen},
+		{StatusOpen, TriggerSetInProgress, StatusInProgress},
+		{StatusOpen, TriggerSetResolved, StatusResolved},
+		{StatusOpen, TriggerClose, StatusClosed},
 
-		{StatusInProgress, EventCustomerReply, StatusInProgress},
-		{StatusInProgress, EventStaffReply, StatusInProgress},
-		{StatusInProgress, EventSetInProgress, StatusInProgress},
-		{StatusInProgress, EventSetResolved, StatusResolved},
-		{StatusInProgress, EventClose, StatusClosed},
+		{StatusInProgress, TriggerCustomerReply, StatusInProgress},
+		{StatusInProgress, TriggerStaffReply, StatusInProgress},
+		{StatusInProgress, TriggerSetInProgress, StatusInProgress},
+		{StatusInProgress, TriggerSetResolved, StatusResolved},
+		{StatusInProgress, TriggerClose, StatusClosed},
 
-		{StatusResolved, EventCustomerReply, StatusOpen},
-		{StatusResolved, EventStaffReply, StatusResolved},
-		{StatusResolved, EventSetInProgress, StatusInProgress},
-		{StatusResolved, EventSetResolved, StatusResolved},
-		{StatusResolved, EventClose, StatusClosed},
+		{StatusResolved, TriggerCustomerReply, StatusOpen},
+		{StatusResolved, TriggerStaffReply, StatusResolved},
+		{StatusResolved, TriggerSetInProgress, StatusInProgress},
+		{StatusResolved, TriggerSetResolved, StatusResolved},
+		{StatusResolved, TriggerClose, StatusClosed},
 
-		{StatusClosed, EventCustomerReply, locked},
-		{StatusClosed, EventStaffReply, locked},
-		{StatusClosed, EventSetInProgress, locked},
-		{StatusClosed, EventSetResolved, locked},
-		{StatusClosed, EventClose, StatusClosed},
+		{StatusClosed, TriggerCustomerReply, locked},
+		{StatusClosed, TriggerStaffReply, locked},
+		{StatusClosed, TriggerSetInProgress, locked},
+		{StatusClosed, TriggerSetResolved, locked},
+		{StatusClosed, TriggerClose, StatusClosed},
 	}
 	if len(cells) != len(Statuses)*5 {
 		t.Fatalf("table has %d cells, want %d", len(cells), len(Statuses)*5)
@@ -63,21 +63,21 @@ func TestTransition_StaffReplyInProgressSetting(t *testing.T) {
 		{StatusResolved, StatusResolved},
 	}
 	for _, tt := range tests {
-		got, err := Transition(tt.from, EventStaffReply, true)
+		got, err := Transition(tt.from, TriggerStaffReply, true)
 		if err != nil || got != tt.want {
 			t.Errorf("staff reply on %v with setting on: got %v, %v; want %v", tt.from, got, err, tt.want)
 		}
 	}
-	if _, err := Transition(StatusClosed, EventStaffReply, true); ErrorCode(err) != ECONFLICT {
+	if _, err := Transition(StatusClosed, TriggerStaffReply, true); ErrorCode(err) != ECONFLICT {
 		t.Errorf("staff reply on Closed with setting on: %v, want ECONFLICT", err)
 	}
 }
 
 func TestTransition_UnknownInput(t *testing.T) {
-	if _, err := Transition(Status(9), EventClose, false); ErrorCode(err) != EINVALID {
+	if _, err := Transition(Status(9), TriggerClose, false); ErrorCode(err) != EINVALID {
 		t.Errorf("unknown status: %v", err)
 	}
-	if _, err := Transition(StatusOpen, Event(42), false); ErrorCode(err) != EINVALID {
+	if _, err := Transition(StatusOpen, Trigger(42), false); ErrorCode(err) != EINVALID {
 		t.Errorf("unknown event: %v", err)
 	}
 }

@@ -318,9 +318,9 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		if t, err = loadTicket(ctx, tx, actor, ref); err != nil {
 			return err
 		}
-		ev := EventCustomerReply
+		ev := TriggerCustomerReply
 		if staff {
-			ev = EventStaffReply
+			ev = TriggerStaffReply
 		}
 		to, err := Transition(t.Status, ev, s.opts.StaffReplyInProgress)
 		if err != nil {
@@ -400,19 +400,19 @@ func (s *Service) Close(ctx context.Context, actor Actor, ref TicketRef) (*Ticke
 // Closed ticket, EINVALID for Open or an unknown status, ENOTFOUND for a ticket the
 // actor may not see.
 func (s *Service) SetStatus(ctx context.Context, actor Actor, ref TicketRef, to Status) (*Ticket, error) {
-	var ev Event
+	var ev Trigger
 	switch to {
 	case StatusInProgress:
-		ev = EventSetInProgress
+		ev = TriggerSetInProgress
 	case StatusResolved:
-		ev = EventSetResolved
+		ev = TriggerSetResolved
 	case StatusClosed:
-		ev = EventClose
+		ev = TriggerClose
 	default:
 		return nil, &Error{Code: EINVALID, Message: "Invalid input: status: must be 1 (In Progress), 2 (Resolved) or 3 (Closed)",
 			Fields: []FieldError{{Field: "status", Message: "must be 1, 2 or 3"}}}
 	}
-	if ev != EventClose && !actor.isStaff() {
+	if ev != TriggerClose && !actor.isStaff() {
 		return nil, Errorf(EFORBIDDEN, "Only staff can set a ticket %s.", to.Label())
 	}
 	if ref.AccountID != 0 {
