@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +54,8 @@ type DispatcherOptions struct {
 	// as core queues it); "" when there is none. Its lane is paced apart from the customers'.
 	StaffChat string
 	// EmailWorkers is how many email notifications are in flight at once (default 1); the
-	// email Sender should keep as many connections. A crash may resend each in-flight one.
+	// email Sender should keep as many connections. A crash may resend each in-flight one,
+	// and each sent one whose outcome waits for the commit in progress (see outcomes).
 	EmailWorkers int
 	// OnFailed is told when a notification is given up (metrics); may be nil.
 	OnFailed func(core.Channel)
@@ -201,7 +201,7 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 }
 
 // pass delivers one batch of a lane, up to l.workers at a time; full says the batch was
-// full, so more may be waiting.
+// full, so more may be waiting. It returns once every outcome of the batch is recorded.
 func (d *Dispatcher) pass(ctx context.Context, l *lane) (sent int, full bool, err error) {
 	due, err := d.outbox.DueIn(ctx, d.clock.Now(), l.Lane, d.opts.Batch)
 	if err != nil {
@@ -210,26 +210,37 @@ func (d *Dispatcher) pass(ctx context.Context, l *lane) (sent int, full bool, er
 	if l.Channel == core.ChannelEmail {
 		d.storeRefs(ctx, due)
 	}
+	pre := d.loadBatch(ctx, due)
+	rec := d.newOutcomes(ctx, len(due))
 	var n atomic.Int64
-	work := make(chan core.Notification)
+	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(l.workers, len(due)) {
 		wg.Go(func() {
-			for nt := range work {
-				if d.deliver(ctx, nt) {
-					n.Add(1)
+			for i := range work {
+				var p *loaded
+				if pre != nil {
+					p = &pre[i]
+				}
+				o, ok := d.deliver(ctx, due[i], p)
+				if ok {
+					rec.add(o)
+					if o.State == core.NotificationSent {
+						n.Add(1)
+					}
 				}
 			}
 		})
 	}
-	for _, nt := range due {
+	for i := range due {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- nt
+		work <- i
 	}
 	close(work)
 	wg.Wait()
+	rec.close()
 	return int(n.Load()), len(due) == d.opts.Batch, ctx.Err()
 }
 
@@ -267,11 +278,19 @@ func (d *Dispatcher) storeRefs(ctx context.Context, due []core.Notification) {
 	}
 }
 
-// deliver sends one notification and records the outcome; true if it was sent.
-func (d *Dispatcher) deliver(ctx context.Context, n core.Notification) bool {
+// deliver sends one notification, rendered from pre when its batch loaded it (nil: it
+// loads its own), and returns the outcome to record; false when there is none to record
+// (shutting down).
+func (d *Dispatcher) deliver(ctx context.Context, n core.Notification, pre *loaded) (DeliveryOutcome, bool) {
 	log := d.log.With("notification", n.ID, "channel", n.Channel, "ticket", n.TicketID, "event", n.Event)
 	attempts := n.Attempts + 1
-	out, err := d.render(ctx, n)
+	var out Outgoing
+	var err error
+	if pre != nil {
+		out, err = render(d.opts.Render, pre.in), pre.err
+	} else {
+		out, err = d.render(ctx, n)
+	}
 	if err == nil && n.Channel == core.ChannelEmail && n.MessageRef == "" {
 		err = d.outbox.SetMessageRef(ctx, n.ID, out.MessageID)
 	}
@@ -284,39 +303,28 @@ func (d *Dispatcher) deliver(ctx context.Context, n core.Notification) bool {
 		}
 	}
 	if err == nil {
-		if err := d.outbox.MarkSent(ctx, n.ID, attempts, d.clock.Now()); err != nil {
-			// Sent but not recorded: it will be sent again. At-least-once is the lesser evil.
-			log.Error("record sent notification", "err", err)
-		}
-		return true
+		return DeliveryOutcome{ID: n.ID, State: core.NotificationSent, Attempts: attempts, At: d.clock.Now()}, true
 	}
 	if ctx.Err() != nil {
-		return false // shutting down: the attempt does not count
+		return DeliveryOutcome{}, false // shutting down: the attempt does not count
 	}
 	msg := truncate(err.Error(), 500)
 	var ra *RetryAfterError
 	switch {
 	case IsPermanent(err) || attempts >= d.opts.MaxAttempts:
 		log.Warn("notification failed", "attempts", attempts, "err", msg)
-		if err := d.outbox.MarkFailed(ctx, n.ID, attempts, msg); err != nil {
-			log.Error("record failed notification", "err", err)
-		}
 		if d.opts.OnFailed != nil {
 			d.opts.OnFailed(n.Channel)
 		}
+		return DeliveryOutcome{ID: n.ID, State: core.NotificationFailed, Attempts: attempts, LastError: msg}, true
 	case errors.As(err, &ra):
 		// The channel asked us to wait: not the notification's fault, not an attempt.
-		if err := d.outbox.MarkRetry(ctx, n.ID, n.Attempts, d.clock.Now().Add(ra.After), msg); err != nil {
-			log.Error("record retry", "err", err)
-		}
+		return DeliveryOutcome{ID: n.ID, State: core.NotificationPending, Attempts: n.Attempts, Next: d.clock.Now().Add(ra.After), LastError: msg}, true
 	default:
 		next := d.clock.Now().Add(d.backoff(attempts))
 		log.Info("notification will be retried", "attempts", attempts, "next", next, "err", msg)
-		if err := d.outbox.MarkRetry(ctx, n.ID, attempts, next, msg); err != nil {
-			log.Error("record retry", "err", err)
-		}
+		return DeliveryOutcome{ID: n.ID, State: core.NotificationPending, Attempts: attempts, Next: next, LastError: msg}, true
 	}
-	return false
 }
 
 // backoff is BaseDelay·2^(attempts-1), capped at MaxDelay, with ±20 % jitter so that a
@@ -331,52 +339,19 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 	return delay + jitter
 }
 
-// render loads what a notification talks about and renders it.
+// render loads what a notification talks about and renders it, alone: for a notification
+// its batch could not load.
 func (d *Dispatcher) render(ctx context.Context, n core.Notification) (Outgoing, error) {
-	in := renderInput{n: n}
+	var in renderInput
 	err := d.store.Read(ctx, func(tx core.ReadTx) error {
-		if n.TicketID != 0 {
-			t, err := tx.Ticket(ctx, n.TicketID)
-			if err != nil {
-				return err
-			}
-			in.ticket = t
-		}
-		if n.MessageID != 0 {
-			m, err := tx.Message(ctx, n.MessageID)
-			if err != nil {
-				return err
-			}
-			in.message = m
-			if m.AuthorUserID != 0 {
-				if in.author, err = tx.User(ctx, m.AuthorUserID); err != nil && core.ErrorCode(err) != core.ENOTFOUND {
-					return err
-				}
-			}
-		}
-		if n.UserID != 0 {
-			u, err := tx.User(ctx, n.UserID)
-			if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
-				return err
-			}
-			in.recipient = u
-		} else if n.Channel == core.ChannelEmail && n.Recipient != "" {
-			// A staff alert goes to a configured address; when a staff user has it, their
-			// reply address proves the reply is theirs.
-			u, err := tx.UserByEmail(ctx, strings.ToLower(n.Recipient))
-			if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
-				return err
-			}
-			if u != nil && u.Role.IsStaff() {
-				in.recipient = u
-			}
-		}
-		return nil
+		var err error
+		in, err = load(ctx, tx, newReadCache(), n)
+		return err
 	})
 	if err != nil {
 		return Outgoing{}, err
 	}
-	if n.Channel == core.ChannelEmail && n.TicketID != 0 {
+	if needsOrigin(n) {
 		if in.origin, err = d.outbox.TicketOrigin(ctx, core.ChannelEmail, n.TicketID); err != nil {
 			return Outgoing{}, err
 		}

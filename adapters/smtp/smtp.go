@@ -3,9 +3,9 @@
 // helpdeskd's own Message-ID, the thread headers (In-Reply-To, References), a Reply-To with
 // the ticket's reply token, Auto-Submitted and X-Auto-Response-Suppress so that robots do
 // not answer, plain text and an optional HTML alternative; it keeps its connections (a few,
-// each carrying one mail at a time; go-mail has no PIPELINING) open between sends and says
-// which failures are permanent (a 5xx reply) and which are worth retrying (4xx, connection
-// trouble).
+// each carrying one mail at a time; go-mail has no PIPELINING) open between sends, checks
+// with a NOOP only those idle for a while, and says which failures are permanent (a 5xx
+// reply) and which are worth retrying (4xx, connection trouble).
 //
 // It knows nothing of tickets, templates or the outbox: what to send is the gateway's
 // business, when to retry the dispatcher's.
@@ -44,6 +44,12 @@ const (
 
 // DefaultTimeout bounds the connect and each SMTP command when Options.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
+
+// recentUse is how long after a send a kept connection is used without asking the server
+// first (NOOP) whether it is still there: a server's idle timeout is minutes, and under
+// load the NOOP was one round trip in six. A connection that died all the same fails at
+// MAIL, before anything is delivered, and the mail goes once more on a new one.
+const recentUse = time.Second
 
 // maxMessageIDBytes bounds a message ID put in a header (RFC 5322 §2.1.1 line length).
 const maxMessageIDBytes = 998
@@ -87,6 +93,8 @@ type Options struct {
 type Sender struct {
 	opts   Options
 	client *gomail.Client
+	// recent is client without the NOOP check, for connections used within recentUse.
+	recent *gomail.Client
 	log    *slog.Logger
 	from   *mail.Address
 
@@ -97,6 +105,7 @@ type Sender struct {
 // slot is one kept connection.
 type slot struct {
 	conn *gosmtp.Client // nil until its first send and after a broken one
+	used time.Time      // when conn last finished a send
 }
 
 // New checks the options and prepares a Sender; it does not connect yet.
@@ -160,11 +169,15 @@ func New(opts Options) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
+	recent, err := gomail.NewClient(opts.Host, append(copts, gomail.WithoutNoop())...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sender{opts: opts, client: client, log: log, from: from, idle: make(chan *slot, opts.Connections)}
+	s := &Sender{opts: opts, client: client, recent: recent, log: log, from: from, idle: make(chan *slot, opts.Connections)}
 	for range opts.Connections {
 		s.idle <- &slot{}
 	}
@@ -208,7 +221,13 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 			c.conn = conn
 			s.log.Debug("smtp connected", "server", s.client.ServerAddr())
 		}
-		err := s.client.SendWithSMTPClient(c.conn, msg)
+		via := s.client
+		unchecked := reused && time.Since(c.used) < recentUse
+		if unchecked {
+			via = s.recent
+		}
+		err := via.SendWithSMTPClient(c.conn, msg)
+		c.used = time.Now()
 		if err == nil || msg.IsDelivered() {
 			// Delivered; a failure after it (the RSET that follows) only costs the
 			// connection.
@@ -222,9 +241,10 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 			c.drop()
 			return fmt.Errorf("send notification %d to %s: %w", out.NotificationID, out.To, err)
 		}
-		if se.Reason == gomail.ErrConnCheck && reused && attempt == 0 {
-			// The kept connection died while idle (the server's timeout): once more on
-			// a new one.
+		if reused && attempt == 0 && (se.Reason == gomail.ErrConnCheck ||
+			unchecked && se.Reason == gomail.ErrSMTPMailFrom && se.ErrorCode() == 0) {
+			// The kept connection died while idle (the server's timeout), found by the
+			// NOOP or, unchecked, by a MAIL without a reply: once more on a new one.
 			c.drop()
 			s.log.Debug("smtp connection went stale, reconnecting", "server", s.client.ServerAddr())
 			continue

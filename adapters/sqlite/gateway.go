@@ -34,8 +34,7 @@ func (db *DB) Inbound(ctx context.Context, ch core.Channel, key string) (*core.I
 // ("" if it was opened another way): mail notifications answer it so they thread.
 func (db *DB) TicketOrigin(ctx context.Context, ch core.Channel, ticketID int64) (string, error) {
 	var key string
-	err := db.rdb.QueryRowContext(ctx, `SELECT key FROM inbound_messages
-		WHERE ticket_id = ? AND channel = ? AND result = 'ticket' LIMIT 1`, ticketID, string(ch)).Scan(&key)
+	err := db.rdb.QueryRowContext(ctx, ticketOriginSQL, ticketID, string(ch)).Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -133,7 +132,7 @@ func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit
 		q += ` AND recipient = ?`
 		args = append(args, lane.Recipient)
 	}
-	return db.notifications(ctx, q+` ORDER BY next_attempt_at, id LIMIT ?`, append(args, limit)...)
+	return db.cachedNotifications(ctx, q+` ORDER BY next_attempt_at, id LIMIT ?`, append(args, limit)...)
 }
 
 // notifications runs a query of notification rows.
@@ -198,20 +197,17 @@ func (db *DB) SetMessageRefs(ctx context.Context, refs map[int64]string) error {
 
 // MarkSent records a delivered notification.
 func (db *DB) MarkSent(ctx context.Context, id int64, attempts int, at time.Time) error {
-	return db.updateNotification(ctx, `UPDATE notifications SET state = 'sent', attempts = ?, sent_at = ?, last_error = ''
-		WHERE id = ? AND state = 'pending'`, attempts, toDB(at), id)
+	return db.updateNotification(ctx, markSentSQL, attempts, toDB(at), id)
 }
 
 // MarkRetry records a failed attempt and when to try again.
 func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error {
-	return db.updateNotification(ctx, `UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ?
-		WHERE id = ? AND state = 'pending'`, attempts, toDB(next), lastErr, id)
+	return db.updateNotification(ctx, markRetrySQL, attempts, toDB(next), lastErr, id)
 }
 
 // MarkFailed gives a notification up: it is listed for staff.
 func (db *DB) MarkFailed(ctx context.Context, id int64, attempts int, lastErr string) error {
-	return db.updateNotification(ctx, `UPDATE notifications SET state = 'failed', attempts = ?, last_error = ?
-		WHERE id = ? AND state = 'pending'`, attempts, lastErr, id)
+	return db.updateNotification(ctx, markFailedSQL, attempts, lastErr, id)
 }
 
 // Notifications lists notifications in a state, newest first (staff's failed list).
