@@ -13,7 +13,7 @@ type DeliveryLog interface {
 	// Notifications lists notifications in a state, newest first.
 	Notifications(ctx context.Context, state NotificationState, limit int) ([]Notification, error)
 	// InboundByResult lists inbound messages with a result, newest first.
-	InboundByResult(ctx context.Context, result string, limit int) ([]InboundRecord, error)
+	InboundByResult(ctx context.Context, result InboundResult, limit int) ([]InboundRecord, error)
 }
 
 func (s *Service) deliveryLog() (DeliveryLog, error) {
@@ -45,9 +45,9 @@ func (s *Service) Notifications(ctx context.Context, actor Actor, state Notifica
 }
 
 // InboundMessages lists inbound messages with a result (rejected, failed), newest first, for staff.
-func (s *Service) InboundMessages(ctx context.Context, actor Actor, result string, limit int) ([]InboundRecord, error) {
-	allowed := []string{"rejected", "failed", "ignored", "bounce"}
-	return deliveryList(s, actor, "result", result, allowed, limit, func(l DeliveryLog, limit int) ([]InboundRecord, error) {
+func (s *Service) InboundMessages(ctx context.Context, actor Actor, result InboundResult, limit int) ([]InboundRecord, error) {
+	allowed := []string{string(InboundRejected), string(InboundFailed), string(InboundIgnored), string(InboundBounce)}
+	return deliveryList(s, actor, "result", string(result), allowed, limit, func(l DeliveryLog, limit int) ([]InboundRecord, error) {
 		return l.InboundByResult(ctx, result, limit)
 	})
 }

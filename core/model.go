@@ -233,11 +233,26 @@ type Source struct {
 	RawHash string
 }
 
+// InboundResult is what became of an inbound message.
+type InboundResult string
+
+const (
+	InboundTicket   InboundResult = "ticket"    // a new ticket
+	InboundReply    InboundResult = "reply"     // a reply on an existing ticket
+	InboundFollowUp InboundResult = "follow-up" // a new ticket continuing a closed one
+	InboundRejected InboundResult = "rejected"  // kept, listed for staff, nothing changed
+	InboundIgnored  InboundResult = "ignored"   // a robot's mail: kept, nothing changed, nobody answered
+	InboundBounce   InboundResult = "bounce"    // a delivery report
+	InboundFailed   InboundResult = "failed"    // could not be processed; kept with its reason
+	// InboundDuplicate is an outcome only, never stored: the message was processed before.
+	InboundDuplicate InboundResult = "duplicate"
+)
+
 // InboundRecord is a processed inbound message.
 type InboundRecord struct {
 	Channel   Channel
 	Key       string
-	Result    string // "ticket", "reply", "rejected", "ignored", "bounce"
+	Result    InboundResult
 	TicketID  int64
 	MessageID int64
 	RawHash   string

@@ -132,7 +132,7 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 			return err
 		}
 		t.MessageCount, t.PublicMessageCount = 1, 1
-		if err := s.recordSource(ctx, tx, in.Source, "ticket", t.ID, m.ID); err != nil {
+		if err := s.recordSource(ctx, tx, in.Source, InboundTicket, t.ID, m.ID); err != nil {
 			return err
 		}
 		if err := s.tellSender(ctx, tx, actor, t.ID, in.Source, in.TellSender); err != nil {
@@ -333,7 +333,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		if err := tx.CreateMessage(ctx, m); err != nil {
 			return err
 		}
-		if err := s.recordSource(ctx, tx, in.Source, "reply", t.ID, m.ID); err != nil {
+		if err := s.recordSource(ctx, tx, in.Source, InboundReply, t.ID, m.ID); err != nil {
 			return err
 		}
 		if err := s.tellSender(ctx, tx, actor, t.ID, in.Source, in.TellSender); err != nil {
@@ -463,7 +463,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // recordSource records an inbound message as applied; ECONFLICT if it was before, which
 // undoes the whole change.
-func (s *Service) recordSource(ctx context.Context, tx Tx, src *Source, result string, ticketID, messageID int64) error {
+func (s *Service) recordSource(ctx context.Context, tx Tx, src *Source, result InboundResult, ticketID, messageID int64) error {
 	if src == nil {
 		return nil
 	}

@@ -34,18 +34,18 @@ const MaxReopensPerDay = 3
 
 // Results of Ingest.
 const (
-	ResultTicket    = "ticket"    // a new ticket
-	ResultReply     = "reply"     // a reply on an existing ticket
-	ResultFollowUp  = "follow-up" // a new ticket continuing a closed one
-	ResultRejected  = "rejected"  // kept, listed for staff, nothing changed
-	ResultIgnored   = "ignored"   // a robot's mail: kept, nothing changed, nobody answered
-	ResultBounce    = "bounce"    // a delivery report
-	ResultDuplicate = "duplicate" // processed before
+	ResultTicket    = core.InboundTicket
+	ResultReply     = core.InboundReply
+	ResultFollowUp  = core.InboundFollowUp
+	ResultRejected  = core.InboundRejected
+	ResultIgnored   = core.InboundIgnored
+	ResultBounce    = core.InboundBounce
+	ResultDuplicate = core.InboundDuplicate
 )
 
 // Outcome says what Ingest did with a message.
 type Outcome struct {
-	Result   string
+	Result   core.InboundResult
 	TicketID int64
 	Reason   string
 }
@@ -250,7 +250,7 @@ func (p *Pipeline) settle(ctx context.Context, rec core.InboundRecord, err error
 
 // Fail records a message its adapter could not decode at all, so that staff can list it.
 func (p *Pipeline) Fail(ctx context.Context, ch core.Channel, key, sender, subject, rawHash, reason string) error {
-	rec := core.InboundRecord{Channel: ch, Key: key, Result: "failed", Sender: sender, Subject: truncate(subject, 300),
+	rec := core.InboundRecord{Channel: ch, Key: key, Result: core.InboundFailed, Sender: sender, Subject: truncate(subject, 300),
 		RawHash: rawHash, Reason: reason, At: p.now()}
 	err := p.store.Reject(ctx, rec, nil, 0)
 	if core.ErrorCode(err) == core.ECONFLICT {
@@ -263,7 +263,7 @@ func (p *Pipeline) now() time.Time { return p.svc.Now() }
 
 // reject records the message with result and reason and, unless it came from a robot,
 // answers the sender with text (at most NoticesPerDay a day).
-func (p *Pipeline) reject(ctx context.Context, rec core.InboundRecord, result, reason, text string, in Inbound) (Outcome, error) {
+func (p *Pipeline) reject(ctx context.Context, rec core.InboundRecord, result core.InboundResult, reason, text string, in Inbound) (Outcome, error) {
 	rec.Result, rec.Reason = result, reason
 	var notice *core.Notification
 	if text != "" && !in.Automatic && !in.NullSender && in.From != "" && in.Channel == core.ChannelEmail && p.svc.NotifiesEmail() {

@@ -54,7 +54,7 @@ func TestRawMail_StagedFiles(t *testing.T) {
 		files      []stagedFile
 		wantFailed bool
 		wantErr    bool
-		wantResult string // the inbound record's; "" for none
+		wantResult core.InboundResult // the inbound record's; "" for none
 		keptFiles  [][]byte
 		goneFiles  [][]byte
 		wantBody   string

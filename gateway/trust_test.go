@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"testing"
 
+	"helpdeskd/core"
 	"helpdeskd/gateway"
 )
 
@@ -17,7 +18,7 @@ func TestIngest_StaffMailMustBeProven(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(in *gateway.Inbound)
-		want   string
+		want   core.InboundResult
 	}{
 		{"staff, From only", func(in *gateway.Inbound) {}, gateway.ResultRejected},
 		{"staff, at the customer's reply address", func(in *gateway.Inbound) { in.To = []string{gateway.ReplyAddress(support, secret, id, d.ann.ID)} }, gateway.ResultRejected},

@@ -129,6 +129,6 @@ type inboundDTO struct {
 }
 
 func toInbound(r *core.InboundRecord) inboundDTO {
-	return inboundDTO{Channel: r.Channel, Key: r.Key, Result: r.Result, TicketID: optional(r.TicketID),
+	return inboundDTO{Channel: r.Channel, Key: r.Key, Result: string(r.Result), TicketID: optional(r.TicketID),
 		MessageID: optional(r.MessageID), Sender: r.Sender, Subject: r.Subject, Reason: r.Reason, At: timestamp(r.At)}
 }

@@ -67,7 +67,7 @@ func (s *server) staffInbound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := s.svc.InboundMessages(r.Context(), actorOf(r), result, limit)
+	list, err := s.svc.InboundMessages(r.Context(), actorOf(r), core.InboundResult(result), limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -746,7 +746,7 @@ func TestDeliveryLists_FailedNotificationsAndRejectedMail(t *testing.T) {
 	expect(t, e.json("GET", "/api/staff/Notification?limit=501", e.staff, nil), 400)
 
 	at := time.Now().UTC()
-	for i, res := range []string{"rejected", "rejected", "failed"} {
+	for i, res := range []core.InboundResult{core.InboundRejected, core.InboundRejected, core.InboundFailed} {
 		rec := core.InboundRecord{Channel: core.ChannelEmail, Key: fmt.Sprintf("<m%d@x.test>", i), Result: res,
 			Sender: "stranger@x.test", Subject: "hello", Reason: "unknown sender", At: at.Add(time.Duration(i) * time.Second)}
 		if err := e.db.Reject(ctx, rec, nil, 1); err != nil {

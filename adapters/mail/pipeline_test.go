@@ -97,7 +97,7 @@ func runCorpus(t *testing.T, paths []string) {
 			t.Errorf("%s: ingest: %v", path, err)
 			continue
 		}
-		counts[out.Result]++
+		counts[string(out.Result)]++
 		if out.Result == gateway.ResultTicket || out.Result == gateway.ResultFollowUp {
 			tickets++
 		}
@@ -112,8 +112,9 @@ func runCorpus(t *testing.T, paths []string) {
 	}
 	sum := 0
 	var parts []string
-	for _, k := range []string{gateway.ResultTicket, gateway.ResultReply, gateway.ResultFollowUp, gateway.ResultRejected,
+	for _, r := range []core.InboundResult{gateway.ResultTicket, gateway.ResultReply, gateway.ResultFollowUp, gateway.ResultRejected,
 		gateway.ResultIgnored, gateway.ResultBounce, gateway.ResultDuplicate, "parse failure"} {
+		k := string(r)
 		sum += counts[k]
 		parts = append(parts, k+" "+itoa(counts[k]))
 	}

@@ -216,7 +216,7 @@ func (db *DB) Notifications(ctx context.Context, state core.NotificationState, l
 }
 
 // InboundByResult lists processed inbound messages with a result ("rejected"), newest first.
-func (db *DB) InboundByResult(ctx context.Context, result string, limit int) ([]core.InboundRecord, error) {
+func (db *DB) InboundByResult(ctx context.Context, result core.InboundResult, limit int) ([]core.InboundRecord, error) {
 	rows, err := db.rdb.QueryContext(ctx, `SELECT channel, key, result, COALESCE(ticket_id, 0), COALESCE(message_id, 0), raw_hash,
 		sender, subject, reason, at FROM inbound_messages WHERE result = ? ORDER BY at DESC LIMIT ?`, result, limit)
 	if err != nil {
