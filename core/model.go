@@ -23,8 +23,12 @@ type User struct {
 	DefaultAccountID int64
 	// TelegramID is the linked Telegram user (0: not linked).
 	TelegramID int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Language is the BCP 47 tag ("es", "pt-BR") the user is written to in; "" means the
+	// desk's default. Notifications and the bot fall back to English where a language has
+	// no text.
+	Language  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // MemberOf reports whether u belongs to account id.

@@ -154,6 +154,11 @@ func (s *Service) PutUser(ctx context.Context, actor Actor, u User) (*User, erro
 	if u.DefaultAccountID != 0 && !ids[u.DefaultAccountID] {
 		bad.Add("defaultAccountId", "must be one of accountIds")
 	}
+	if lang, ok := CanonicalLanguage(u.Language); ok {
+		u.Language = lang
+	} else {
+		bad.Add("language", "must be a language tag such as en, es or pt-BR")
+	}
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}

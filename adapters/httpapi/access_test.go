@@ -156,15 +156,16 @@ func TestAdmin(t *testing.T) {
 	})
 	t.Run("user", func(t *testing.T) {
 		r := put("/api/admin/User/9", map[string]any{"email": "Carol@Acme.Test", "name": "Carol", "role": "customer",
-			"accountIds": []int64{303, acctA}, "defaultAccountId": 303})
+			"accountIds": []int64{303, acctA}, "defaultAccountId": 303, "language": "ES-es"})
 		expect(t, r, 200)
-		want := `{"id":9,"email":"carol@acme.test","name":"Carol","role":"customer","accountIds":[101,303],"defaultAccountId":303}`
+		want := `{"id":9,"email":"carol@acme.test","name":"Carol","role":"customer","accountIds":[101,303],"defaultAccountId":303,"language":"es-ES"}`
 		if string(r.env.Data) != want {
 			t.Errorf("data %s\nwant %s", r.env.Data, want)
 		}
 		r = put("/api/admin/User/9", map[string]any{"email": "carol@acme.test", "name": "Carol"})
 		expect(t, r, 200)
-		if !strings.Contains(string(r.env.Data), `"accountIds":[]`) || !strings.Contains(string(r.env.Data), `"defaultAccountId":null`) {
+		if !strings.Contains(string(r.env.Data), `"accountIds":[]`) || !strings.Contains(string(r.env.Data), `"defaultAccountId":null`) ||
+			!strings.Contains(string(r.env.Data), `"language":""`) {
 			t.Errorf("data %s", r.env.Data)
 		}
 	})
@@ -183,6 +184,7 @@ func TestAdmin(t *testing.T) {
 		{"user accountIds not a list", "PUT", "/api/admin/User/5", `{"email":"a@b.c","name":"n","accountIds":5}`, 400, "accountIds: must be a list"},
 		{"user missing account", "PUT", "/api/admin/User/5", `{"email":"a@b.c","name":"n","accountIds":[999]}`, 400, "accountIds: account 999 does not exist"},
 		{"user default not a member", "PUT", "/api/admin/User/5", `{"email":"a@b.c","name":"n","accountIds":[101],"defaultAccountId":202}`, 400, "defaultAccountId: must be one of accountIds"},
+		{"user bad language", "PUT", "/api/admin/User/5", `{"email":"a@b.c","name":"n","language":"Spanish"}`, 400, "language: must be a language tag such as en, es or pt-BR"},
 		{"user email taken", "PUT", "/api/admin/User/5", `{"email":"alice@a.test","name":"n"}`, 409, ""},
 		{"property missing account", "PUT", "/api/admin/Property/5", `{"accountId":999,"name":"n"}`, 400, "accountId: account does not exist"},
 		{"property no account", "PUT", "/api/admin/Property/5", `{"name":"n"}`, 400, "accountId: must be a positive integer"},

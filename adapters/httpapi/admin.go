@@ -39,6 +39,7 @@ type putUserRequest struct {
 	Role             core.Role `json:"role"`
 	AccountIDs       []int64   `json:"accountIds"`
 	DefaultAccountID *int64    `json:"defaultAccountId"`
+	Language         string    `json:"language"`
 }
 
 // PUT /api/admin/User/{id}
@@ -53,7 +54,7 @@ func (s *server) putUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in := core.User{ID: id, Email: req.Email, Name: req.Name, Role: req.Role, AccountIDs: req.AccountIDs}
+	in := core.User{ID: id, Email: req.Email, Name: req.Name, Role: req.Role, AccountIDs: req.AccountIDs, Language: req.Language}
 	if req.DefaultAccountID != nil {
 		in.DefaultAccountID = *req.DefaultAccountID
 	}

@@ -174,6 +174,7 @@ type userDTO struct {
 	Role             core.Role `json:"role"`
 	AccountIDs       []int64   `json:"accountIds"`
 	DefaultAccountID *int64    `json:"defaultAccountId"`
+	Language         string    `json:"language"`
 }
 
 func toUser(u *core.User) userDTO {
@@ -182,7 +183,7 @@ func toUser(u *core.User) userDTO {
 		ids = []int64{}
 	}
 	return userDTO{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, AccountIDs: ids,
-		DefaultAccountID: optional(u.DefaultAccountID)}
+		DefaultAccountID: optional(u.DefaultAccountID), Language: u.Language}
 }
 
 type apiKeyDTO struct {

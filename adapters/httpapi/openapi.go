@@ -166,7 +166,7 @@ var schemas = map[string]schema{
 		"messageId": nullable(integer("")), "sender": str(""), "subject": str(""), "reason": str(""), "at": dateTime(""),
 	}),
 	"Account":       allFields(schema{"id": integer(""), "name": str("")}),
-	"User":          allFields(schema{"id": integer(""), "email": str(""), "name": str(""), "role": str("customer, staff or admin"), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer(""))}),
+	"User":          allFields(schema{"id": integer(""), "email": str(""), "name": str(""), "role": str("customer, staff or admin"), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer("")), "language": str("BCP 47 tag the user is written to in; empty: the desk's default")}),
 	"AdminProperty": allFields(schema{"id": integer(""), "accountId": integer(""), "name": str("")}),
 	"ApiKey":        allFields(schema{"id": integer(""), "key": str("shown only in this answer"), "prefix": str(""), "createdAt": dateTime("")}),
 
@@ -183,7 +183,7 @@ var schemas = map[string]schema{
 	"SplitRequest":         object(schema{"messageId": integer("the first message of the new ticket"), "subject": str("optional")}, "messageId"),
 	"MergeRequest":         object(schema{"intoTicketId": integer("a ticket of the same account")}, "intoTicketId"),
 	"PutAccountRequest":    object(schema{"name": str("")}, "name"),
-	"PutUserRequest":       object(schema{"email": str(""), "name": str(""), "role": str(""), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer(""))}, "email", "name"),
+	"PutUserRequest":       object(schema{"email": str(""), "name": str(""), "role": str(""), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer("")), "language": str("BCP 47 tag such as en, es, ru, bg; omitted or empty: the desk's default")}, "email", "name"),
 	"PutPropertyRequest":   object(schema{"accountId": integer(""), "name": str("")}, "accountId", "name"),
 	"PutDepartmentRequest": object(schema{"name": str("")}, "name"),
 

@@ -66,13 +66,13 @@ func (t *readTx) named(table, what string, id int64) (name string, created, upda
 	return name, fromDB(c), fromDB(u), nil
 }
 
-const userColumns = `u.id, u.email, u.name, u.role, COALESCE(u.default_account_id, 0), COALESCE(u.telegram_id, 0), u.created_at, u.updated_at`
+const userColumns = `u.id, u.email, u.name, u.role, COALESCE(u.default_account_id, 0), COALESCE(u.telegram_id, 0), u.language, u.created_at, u.updated_at`
 
 func (t *readTx) scanUser(row *sql.Row, what string, key any) (*core.User, error) {
 	var u core.User
 	var role string
 	var c, up int64
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.DefaultAccountID, &u.TelegramID, &c, &up)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.DefaultAccountID, &u.TelegramID, &u.Language, &c, &up)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(what, key)
 	} else if err != nil {
@@ -341,11 +341,11 @@ func (t *writeTx) PutUser(_ context.Context, u *core.User) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("check email: %w", err)
 	}
-	_, err = t.q.ExecContext(t.ctx, `INSERT INTO users (id, email, name, role, default_account_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err = t.q.ExecContext(t.ctx, `INSERT INTO users (id, email, name, role, default_account_id, language, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, role = excluded.role,
-			default_account_id = excluded.default_account_id, updated_at = excluded.updated_at`,
-		u.ID, u.Email, u.Name, string(u.Role), nullInt(u.DefaultAccountID), toDB(u.CreatedAt), toDB(u.UpdatedAt))
+			default_account_id = excluded.default_account_id, language = excluded.language, updated_at = excluded.updated_at`,
+		u.ID, u.Email, u.Name, string(u.Role), nullInt(u.DefaultAccountID), u.Language, toDB(u.CreatedAt), toDB(u.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put user %d: %w", u.ID, err)
 	}
