@@ -132,18 +132,18 @@ const (
 	KindStatus  EventKind = "status"
 )
 
-// NotifyEvent says why a notification is sent.
-type NotifyEvent string
+// NotificationKind says why a notification is sent.
+type NotificationKind string
 
 const (
-	NotifyTicketCreated NotifyEvent = "ticket_created" // confirmation to the customer
-	NotifyNewTicket     NotifyEvent = "new_ticket"     // alert to staff
-	NotifyStaffReply    NotifyEvent = "staff_reply"    // to the customer
-	NotifyCustomerReply NotifyEvent = "customer_reply" // to staff
-	NotifyStatusChanged NotifyEvent = "status_changed" // to the customer
+	NotifyTicketCreated NotificationKind = "ticket_created" // confirmation to the customer
+	NotifyNewTicket     NotificationKind = "new_ticket"     // alert to staff
+	NotifyStaffReply    NotificationKind = "staff_reply"    // to the customer
+	NotifyCustomerReply NotificationKind = "customer_reply" // to staff
+	NotifyStatusChanged NotificationKind = "status_changed" // to the customer
 	// NotifyNotice is an automatic answer to the sender of an inbound message (a refused
 	// attachment, a rejected mail); its text is in Detail.
-	NotifyNotice NotifyEvent = "notice"
+	NotifyNotice NotificationKind = "notice"
 )
 
 // NotificationState is where a notification is in its delivery.
@@ -160,7 +160,7 @@ const (
 // the same transaction as the change that caused it.
 type Notification struct {
 	ID      int64
-	Event   NotifyEvent
+	Kind    NotificationKind
 	Channel Channel
 	// UserID is the recipient user (0 for a staff address or the staff chat).
 	UserID int64

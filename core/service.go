@@ -91,7 +91,7 @@ func (s *Service) notifyUser(ctx context.Context, tx Tx, actor Actor, u *User, n
 		if !self {
 			return true
 		}
-		if n.Event != NotifyTicketCreated {
+		if n.Kind != NotifyTicketCreated {
 			return false
 		}
 		return ch != actor.Channel || ch == ChannelEmail

@@ -139,11 +139,11 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 			return err
 		}
 		n := Notification{TicketID: t.ID, MessageID: m.ID}
-		n.Event = NotifyTicketCreated
+		n.Kind = NotifyTicketCreated
 		if err := s.notifyUser(ctx, tx, actor, actor.User, n); err != nil {
 			return err
 		}
-		n.Event = NotifyNewTicket
+		n.Kind = NotifyNewTicket
 		return s.notifyStaff(ctx, tx, n)
 	})
 	if err != nil {
@@ -352,10 +352,10 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 			if err != nil {
 				return err
 			}
-			n.Event = NotifyStaffReply
+			n.Kind = NotifyStaffReply
 			return s.notifyUser(ctx, tx, actor, owner, n)
 		}
-		n.Event = NotifyCustomerReply
+		n.Kind = NotifyCustomerReply
 		return s.notifyStaff(ctx, tx, n)
 	})
 	if err != nil {
@@ -385,7 +385,7 @@ func (s *Service) changeStatus(ctx context.Context, tx Tx, actor Actor, t *Ticke
 	if err != nil {
 		return err
 	}
-	return s.notifyUser(ctx, tx, actor, owner, Notification{Event: NotifyStatusChanged, TicketID: t.ID, NewStatus: to})
+	return s.notifyUser(ctx, tx, actor, owner, Notification{Kind: NotifyStatusChanged, TicketID: t.ID, NewStatus: to})
 }
 
 // Close closes a ticket; closing a Closed ticket changes nothing. The ticket's user is told
@@ -493,7 +493,7 @@ func (s *Service) tellSender(ctx context.Context, tx Tx, actor Actor, ticketID i
 	if text == "" || actor.User == nil {
 		return nil
 	}
-	n := Notification{Event: NotifyNotice, TicketID: ticketID, UserID: actor.User.ID, Detail: text, Channel: actor.Channel}
+	n := Notification{Kind: NotifyNotice, TicketID: ticketID, UserID: actor.User.ID, Detail: text, Channel: actor.Channel}
 	if src != nil {
 		n.InReplyTo = src.Key
 	}

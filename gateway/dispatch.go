@@ -282,7 +282,7 @@ func (d *Dispatcher) storeRefs(ctx context.Context, due []core.Notification) {
 // loads its own), and returns the outcome to record; false when there is none to record
 // (shutting down).
 func (d *Dispatcher) deliver(ctx context.Context, n core.Notification, pre *loaded) (DeliveryOutcome, bool) {
-	log := d.log.With("notification", n.ID, "channel", n.Channel, "ticket", n.TicketID, "event", n.Event)
+	log := d.log.With("notification", n.ID, "channel", n.Channel, "ticket", n.TicketID, "event", n.Kind)
 	attempts := n.Attempts + 1
 	var out Outgoing
 	var err error

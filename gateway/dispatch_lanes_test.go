@@ -123,7 +123,7 @@ func laneOptions(batch int) gateway.DispatcherOptions {
 func TestDispatcher_EmailLeavesWhileStaffChatWaits(t *testing.T) {
 	d := newDesk(t)
 	out := d.ingest(t, mail("o@x", "ann@customer.test", "s", "b")) // a confirmation and a staff alert by email
-	d.queue(t, 100, core.Notification{Event: core.NotifyNewTicket, Channel: core.ChannelTelegram, Recipient: staffChat, TicketID: out.TicketID})
+	d.queue(t, 100, core.Notification{Kind: core.NotifyNewTicket, Channel: core.ChannelTelegram, Recipient: staffChat, TicketID: out.TicketID})
 	email := newSignal()
 	group := &blocker{started: make(chan struct{}, 1), release: make(chan struct{})}
 	defer close(group.release)
@@ -161,7 +161,7 @@ func TestDispatcher_CommitWakesIt(t *testing.T) {
 func TestDispatcher_FullBatchIsFollowedAtOnce(t *testing.T) {
 	d := newDesk(t)
 	out := d.ingest(t, mail("o@x", "ann@customer.test", "s", "b"))
-	d.queue(t, 33, core.Notification{Event: core.NotifyNewTicket, Channel: core.ChannelEmail, Recipient: "desk@provider.test", TicketID: out.TicketID})
+	d.queue(t, 33, core.Notification{Kind: core.NotifyNewTicket, Channel: core.ChannelEmail, Recipient: "desk@provider.test", TicketID: out.TicketID})
 	email := newSignal()
 	// No Kick is wired and the poll is an hour away: 35 with batches of 10 take four passes.
 	run(t, gateway.NewDispatcher(d.db, d.db, map[core.Channel]gateway.Sender{core.ChannelEmail: email}, nil, laneOptions(10)))
@@ -180,7 +180,7 @@ func TestDispatcher_FullBatchIsFollowedAtOnce(t *testing.T) {
 func TestDueIn_Lanes(t *testing.T) {
 	d := newDesk(t)
 	out := d.ingest(t, mail("o@x", "ann@customer.test", "s", "b")) // two by email
-	tg := core.Notification{Event: core.NotifyNewTicket, Channel: core.ChannelTelegram, TicketID: out.TicketID}
+	tg := core.Notification{Kind: core.NotifyNewTicket, Channel: core.ChannelTelegram, TicketID: out.TicketID}
 	tg.Recipient = "4242"
 	d.queue(t, 3, tg)
 	tg.Recipient = staffChat

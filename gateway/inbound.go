@@ -267,7 +267,7 @@ func (p *Pipeline) reject(ctx context.Context, rec core.InboundRecord, result co
 	rec.Result, rec.Reason = result, reason
 	var notice *core.Notification
 	if text != "" && !in.Automatic && !in.NullSender && in.From != "" && in.Channel == core.ChannelEmail && p.svc.NotifiesEmail() {
-		notice = &core.Notification{Event: core.NotifyNotice, Channel: core.ChannelEmail, Recipient: in.From,
+		notice = &core.Notification{Kind: core.NotifyNotice, Channel: core.ChannelEmail, Recipient: in.From,
 			Detail: text, InReplyTo: in.Key}
 	}
 	err := p.store.Reject(ctx, rec, notice, p.opts.NoticesPerDay)

@@ -92,7 +92,7 @@ type DeliveryReport struct {
 // Outgoing is one rendered notification for a Sender.
 type Outgoing struct {
 	NotificationID int64
-	Event          core.NotifyEvent
+	Kind           core.NotificationKind
 	Channel        core.Channel
 	TicketID       int64
 	// To is an email address or a Telegram chat ID in decimal.

@@ -32,12 +32,12 @@ type renderInput struct {
 // render builds the Outgoing for a notification.
 func render(o RenderOptions, in renderInput) Outgoing {
 	n := in.n
-	out := Outgoing{NotificationID: n.ID, Event: n.Event, Channel: n.Channel, TicketID: n.TicketID, To: n.Recipient,
+	out := Outgoing{NotificationID: n.ID, Kind: n.Kind, Channel: n.Channel, TicketID: n.TicketID, To: n.Recipient,
 		AutoSubmitted: "auto-generated"}
 	var b strings.Builder
 	mail := n.Channel == core.ChannelEmail
 	t := in.ticket
-	if mail && t != nil && n.Event != core.NotifyNewTicket && n.Event != core.NotifyCustomerReply {
+	if mail && t != nil && n.Kind != core.NotifyNewTicket && n.Kind != core.NotifyCustomerReply {
 		// Only customers answer by mail; staff have their own marker-less alerts.
 		b.WriteString(ReplyMarker + "\n\n")
 	}
@@ -50,7 +50,7 @@ func render(o RenderOptions, in renderInput) Outgoing {
 	if in.message != nil {
 		body = in.message.Body
 	}
-	switch n.Event {
+	switch n.Kind {
 	case core.NotifyTicketCreated:
 		out.Subject = tag(t) + t.Subject
 		greet()
@@ -134,7 +134,7 @@ func render(o RenderOptions, in renderInput) Outgoing {
 			out.References = refs
 			out.InReplyTo = refs[len(refs)-1]
 		}
-	} else if t != nil && n.Event != core.NotifyNotice {
+	} else if t != nil && n.Kind != core.NotifyNotice {
 		id := strconv.FormatInt(t.ID, 10)
 		out.Actions = []Action{{Label: "Reply", Data: "reply:" + id}}
 		if t.Status != core.StatusClosed {

@@ -95,7 +95,7 @@ type departmentDTO struct {
 
 type notificationDTO struct {
 	ID            int64                  `json:"id"`
-	Event         core.NotifyEvent       `json:"event"`
+	Event         core.NotificationKind       `json:"event"`
 	Channel       core.Channel           `json:"channel"`
 	UserID        *int64                 `json:"userId"`
 	Recipient     string                 `json:"recipient"`
@@ -110,7 +110,7 @@ type notificationDTO struct {
 }
 
 func toNotification(n *core.Notification) notificationDTO {
-	return notificationDTO{ID: n.ID, Event: n.Event, Channel: n.Channel, UserID: optional(n.UserID),
+	return notificationDTO{ID: n.ID, Event: n.Kind, Channel: n.Channel, UserID: optional(n.UserID),
 		Recipient: n.Recipient, TicketID: optional(n.TicketID), MessageID: optional(n.MessageID),
 		State: n.State, Attempts: n.Attempts, LastError: optional(n.LastError), CreatedAt: timestamp(n.CreatedAt),
 		NextAttemptAt: optionalTime(n.NextAttemptAt), SentAt: optionalTime(n.SentAt)}

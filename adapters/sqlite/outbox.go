@@ -125,7 +125,7 @@ func scanNotification(s scanner) (core.Notification, error) {
 	var next, created, sent int64
 	err := s.Scan(&n.ID, &event, &ch, &n.UserID, &n.Recipient, &n.TicketID, &n.MessageID, &n.NewStatus, &n.Detail,
 		&n.InReplyTo, &n.MessageRef, &state, &n.Attempts, &next, &n.LastError, &created, &sent)
-	n.Event, n.Channel, n.State = core.NotifyEvent(event), core.Channel(ch), core.NotificationState(state)
+	n.Kind, n.Channel, n.State = core.NotificationKind(event), core.Channel(ch), core.NotificationState(state)
 	n.NextAttemptAt, n.CreatedAt, n.SentAt = fromDB(next), fromDB(created), fromDB(sent)
 	return n, err
 }

@@ -493,17 +493,17 @@ func (t *writeTx) AddTicketEvent(_ context.Context, e *core.TicketEvent) error {
 
 func (t *writeTx) AddNotification(_ context.Context, n *core.Notification) error {
 	var status sql.NullInt64
-	if n.Event == core.NotifyStatusChanged {
+	if n.Kind == core.NotifyStatusChanged {
 		status = sql.NullInt64{Int64: int64(n.NewStatus), Valid: true}
 	}
 	var err error
 	n.ID, err = t.insert(`INSERT INTO notifications (event, channel, user_id, recipient, ticket_id, message_id,
 		new_status, detail, in_reply_to, state, attempts, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-		string(n.Event), string(n.Channel), nullInt(n.UserID), n.Recipient, nullInt(n.TicketID), nullInt(n.MessageID),
+		string(n.Kind), string(n.Channel), nullInt(n.UserID), n.Recipient, nullInt(n.TicketID), nullInt(n.MessageID),
 		status, n.Detail, n.InReplyTo, string(n.State), toDB(n.NextAttemptAt), toDB(n.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("queue %s notification for ticket %d: %w", n.Event, n.TicketID, err)
+		return fmt.Errorf("queue %s notification for ticket %d: %w", n.Kind, n.TicketID, err)
 	}
 	if t.queued != nil {
 		*t.queued = true

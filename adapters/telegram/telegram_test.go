@@ -98,7 +98,7 @@ func TestStaffChat_PostsNewTicketAndStaffReplyReachesCustomer(t *testing.T) {
 	for {
 		found := false
 		for _, o := range d.emails.to("ann@customer.test") {
-			found = found || o.Event == core.NotifyStaffReply && strings.Contains(o.Text, "We are on it.")
+			found = found || o.Kind == core.NotifyStaffReply && strings.Contains(o.Text, "We are on it.")
 		}
 		if found {
 			break
