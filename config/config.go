@@ -270,7 +270,8 @@ func Default() Config {
 
 // Load builds the configuration: Default, then the TOML file at path (none when path is ""),
 // then the HELPDESKD_* variables of env (entries "NAME=value", as os.Environ returns), then the
-// secrets named by *_file keys, then Validate. Relative paths are relative to the working
+// secrets named by *_file keys (where env's CREDENTIALS_DIRECTORY fills in
+// ${CREDENTIALS_DIRECTORY}), then Validate. Relative paths are relative to the working
 // directory. On any problem it returns an error naming every offending key and no Config.
 func Load(path string, env []string) (Config, error) {
 	c := Default()
@@ -286,7 +287,7 @@ func Load(path string, env []string) (Config, error) {
 	if err := applyEnv(&c, env); err != nil {
 		return Config{}, err
 	}
-	if err := readSecretFiles(&c); err != nil {
+	if err := readSecretFiles(&c, env); err != nil {
 		return Config{}, err
 	}
 	if err := c.normalize(); err != nil {

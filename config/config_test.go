@@ -592,15 +592,50 @@ telegram.token_file = "` + token + `"
 			return c.Email.Secret == "0123456789abcdef-from-file" && c.Email.IMAP.Password == "imap-pass" && c.Telegram.Token == "123:tok"
 		}},
 		{name: "value and file both set", toml: "[telegram]\ntoken = \"123:inline-token\"\ntoken_file = \"" + token + "\"\n",
-			wantErr: []string{"config: telegram.token: set either token or token_file, not both"}},
+			wantErr: []string{"config: telegram.token: set either telegram.token or telegram.token_file, not both"}},
 		{name: "value in the file, file in the environment", toml: "[email.imap]\npassword = \"inline-pass\"\n",
 			env:     []string{"HELPDESKD_EMAIL_IMAP_PASSWORD_FILE=" + imapPass},
-			wantErr: []string{"config: email.imap.password: set either password or password_file, not both"}},
-		{name: "unreadable file", toml: "[email]\nsecret_file = \"" + missing + "\"\n",
-			wantErr: []string{"config: email.secret_file: cannot read the file", "missing"}},
-		{name: "a directory is not a file", toml: "[email.smtp]\npassword_file = \"" + dir + "\"\n",
+			wantErr: []string{"config: email.imap.password: set either email.imap.password or email.imap.password_file, not both"}},
+		{name: "unreadable file", toml: "[email]\nenabled = true\nsecret_file = \"" + missing + "\"\n",
+			wantErr: []string{"config: email.secret_file: cannot read the file " + missing + ": no such file or directory"}},
+		{name: "in systemd's credentials directory", toml: enabled + `
+email.secret_file = "${CREDENTIALS_DIRECTORY}/secret"
+email.imap.password_file = "${CREDENTIALS_DIRECTORY}/imap"
+email.smtp.password_file = "${CREDENTIALS_DIRECTORY}/smtp"
+telegram.token_file = "${CREDENTIALS_DIRECTORY}/token"
+`, env: []string{"CREDENTIALS_DIRECTORY=" + dir},
+			want: func(c Config) bool {
+				return c.Email.Secret == "0123456789abcdef-from-file" && c.Email.IMAP.Password == "imap-pass" &&
+					c.Email.SMTP.Password == "smtp-pass" && c.Telegram.Token == "123:tok" &&
+					c.Telegram.TokenFile == filepath.Join(dir, "token") // expanded, for Warnings and logs
+			}},
+		{name: "credentials directory named in the environment", toml: enabled + `
+email.secret_file = "` + secret + `"
+email.imap.password_file = "` + imapPass + `"
+telegram.token_file = "` + token + `"
+`, env: []string{"HELPDESKD_EMAIL_SMTP_PASSWORD_FILE=${CREDENTIALS_DIRECTORY}/smtp", "CREDENTIALS_DIRECTORY=" + dir},
+			want: func(c Config) bool { return c.Email.SMTP.Password == "smtp-pass" }},
+		{name: "the files of a channel that is off are not read", toml: `
+email.secret_file = "` + missing + `"
+email.imap.password_file = "${CREDENTIALS_DIRECTORY}/imap"
+telegram.token_file = "` + empty + `"
+`, want: func(c Config) bool {
+			return c.Email.Secret == "" && c.Email.IMAP.Password == "" && c.Telegram.Token == "" && c.Warnings() == nil
+		}},
+		{name: "credentials directory not set", toml: "[telegram]\nenabled = true\ntoken_file = \"${CREDENTIALS_DIRECTORY}/token\"\n",
+			wantErr: []string{"config: telegram.token_file: ${CREDENTIALS_DIRECTORY}/token names ${CREDENTIALS_DIRECTORY}, which is not set"}},
+		{name: "credentials directory empty", toml: "[telegram]\nenabled = true\ntoken_file = \"${CREDENTIALS_DIRECTORY}/token\"\n",
+			env:     []string{"CREDENTIALS_DIRECTORY="},
+			wantErr: []string{"config: telegram.token_file:", "which is not set"}},
+		{name: "no other variable is expanded", toml: "[telegram]\nenabled = true\ntoken_file = \"$CREDENTIALS_DIRECTORY/token\"\n",
+			env:     []string{"CREDENTIALS_DIRECTORY=" + dir},
+			wantErr: []string{"config: telegram.token_file: cannot read the file $CREDENTIALS_DIRECTORY/token"}},
+		{name: "missing file in the credentials directory", toml: "[telegram]\nenabled = true\ntoken_file = \"${CREDENTIALS_DIRECTORY}/nope\"\n",
+			env:     []string{"CREDENTIALS_DIRECTORY=" + dir},
+			wantErr: []string{"config: telegram.token_file: cannot read the file " + filepath.Join(dir, "nope") + ":"}},
+		{name: "a directory is not a file", toml: "email.enabled = true\n[email.smtp]\npassword_file = \"" + dir + "\"\n",
 			wantErr: []string{"config: email.smtp.password_file: cannot read the file"}},
-		{name: "empty file", toml: "[telegram]\ntoken_file = \"" + empty + "\"\n",
+		{name: "empty file", toml: "[telegram]\nenabled = true\ntoken_file = \"" + empty + "\"\n",
 			wantErr: []string{"config: telegram.token_file: file", "is empty"}},
 	}
 	for _, tc := range tests {

@@ -37,7 +37,7 @@ func TestWarnings_SecretFilesReadableByOthers(t *testing.T) {
 			if err := os.Chmod(token, tt.mode); err != nil {
 				t.Fatal(err)
 			}
-			c, err := Load(writeTOML(t, "[telegram]\ntoken_file = \""+token+"\"\n"), nil)
+			c, err := Load(writeTOML(t, "[telegram]\nenabled = true\ntoken_file = \""+token+"\"\n"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,6 +68,8 @@ func TestWarnings_EveryFileKey(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var toml strings.Builder
+	toml.WriteString("email.enabled = true\nemail.imap.host = \"imap.example.com\"\nemail.imap.username = \"support\"\n" +
+		"email.smtp.host = \"smtp.example.com\"\ntelegram.enabled = true\n")
 	for _, key := range []string{"email.secret_file", "email.imap.password_file", "email.smtp.password_file", "telegram.token_file"} {
 		path := filepath.Join(dir, key)
 		if err := os.WriteFile(path, []byte("0123456789abcdef-"+key), 0o644); err != nil {
@@ -83,7 +85,7 @@ func TestWarnings_EveryFileKey(t *testing.T) {
 	if w := c.Warnings(); len(w) != 4 {
 		t.Errorf("warnings %v, want one per *_file key", w)
 	}
-	c, err = Load(writeTOML(t, "[telegram]\ntoken = \"123:inline\"\n"), nil)
+	c, err = Load(writeTOML(t, "[telegram]\nenabled = true\ntoken = \"123:inline\"\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -14,9 +13,6 @@ import (
 	"helpdeskd/config"
 	"helpdeskd/core"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
 
 // Exit codes.
 const (
@@ -37,7 +33,12 @@ Usage:
   helpdeskd admin apikey create --user N      prints a new key, alone on its line
   helpdeskd admin apikey delete --user N --key KEYID
   helpdeskd admin mail reprocess              move the failed mailbox's mails back to be processed again
-  helpdeskd version
+  helpdeskd admin backup FILE|DIR|-           a consistent copy of the database and attachments (tar),
+                                              taken while the daemon runs
+  helpdeskd admin check                       PRAGMA integrity_check and every attachment re-hashed
+  helpdeskd health  [-config FILE] [-ready]  exit 0 when the configured daemon answers /healthz
+                                              (or /readyz) with 200: a container health check
+  helpdeskd version                           version, commit and Go version of this build
 
 Every command takes -config FILE; without it the built-in defaults apply (database under
 ./data, HTTP on 127.0.0.1:8080, email and Telegram off). HELPDESKD_* environment variables
@@ -77,7 +78,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		}
 		return serve(ctx, cfg, stderr)
 	case "migrate":
-		cfg, err := parseConfig("migrate", args[1:], stderr, env, nil)
+		cfg, err := parseConfig("migrate", args[1:], stderr, withoutChannels(env), nil)
 		if err != nil {
 			return err
 		}
@@ -89,6 +90,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return db.Close()
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr, env)
+	case "health":
+		return health(ctx, args[1:], stdout, stderr, withoutChannels(env))
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "helpdeskd", Version())
 		return nil
@@ -99,36 +102,49 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 }
 
-// Version returns the build's version: the -ldflags value, else the module's.
-func Version() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 // parseConfig parses -config and the command's own flags (set up by define), then loads
 // the configuration.
 func parseConfig(name string, args []string, stderr io.Writer, env []string, define func(*flag.FlagSet)) (config.Config, error) {
+	cfg, rest, err := parseConfigArgs(name, args, stderr, env, define)
+	if len(rest) > 0 {
+		return config.Config{}, fmt.Errorf("%w: %s: unexpected argument %q", errUsage, name, rest[0])
+	}
+	return cfg, err
+}
+
+// parseConfigArgs is parseConfig for a command that takes arguments besides its flags:
+// flags may come before and after them (admin backup FILE -config X), and it returns them.
+func parseConfigArgs(name string, args []string, stderr io.Writer, env []string, define func(*flag.FlagSet)) (config.Config, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (TOML)")
 	if define != nil {
 		define(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return config.Config{}, err
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return config.Config{}, nil, err
+			}
+			return config.Config{}, nil, fmt.Errorf("%w: %s: %v", errUsage, name, err)
 		}
-		return config.Config{}, fmt.Errorf("%w: %s: %v", errUsage, name, err)
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() > 0 {
-		return config.Config{}, fmt.Errorf("%w: %s: unexpected argument %q", errUsage, name, fs.Arg(0))
-	}
-	return config.Load(*path, env)
+	cfg, err := config.Load(*path, env)
+	return cfg, rest, err
+}
+
+// withoutChannels turns email and Telegram off for a command that uses neither (everything
+// but serve and admin mail reprocess): it then reads none of their secrets, which under
+// systemd only the service itself is given (LoadCredential=), so that an operator can run it
+// beside the service as its user.
+func withoutChannels(env []string) []string {
+	return append(env[:len(env):len(env)], config.EnvPrefix+"EMAIL_ENABLED=false", config.EnvPrefix+"TELEGRAM_ENABLED=false")
 }
 
 // int64List is a repeatable integer flag (--account 1 --account 2).
@@ -147,6 +163,14 @@ func (l *int64List) Set(s string) error {
 }
 
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "backup":
+			return adminBackup(ctx, args[1:], stdout, stderr, withoutChannels(env))
+		case "check":
+			return adminCheck(ctx, args[1:], stdout, stderr, withoutChannels(env))
+		}
+	}
 	if len(args) < 2 {
 		return fmt.Errorf("%w: admin needs a subject and an action, e.g. admin account put", errUsage)
 	}
@@ -195,6 +219,9 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		}
 	default:
 		return fmt.Errorf("%w: unknown admin command %q", errUsage, what)
+	}
+	if what != "mail reprocess" {
+		env = withoutChannels(env)
 	}
 	cfg, err := parseConfig("admin "+what, rest, stderr, env, define)
 	if err != nil {
