@@ -364,9 +364,9 @@ func TestLoad_FileErrorsNameTheKey(t *testing.T) {
 		{"duration set twice", "[email.imap]\npoll_interval = \"1s\"\npoll_interval = \"2s\"\n",
 			[]string{"config: email.imap.poll_interval: is set twice", "line 3"}},
 		{"table set twice", "[log]\nlevel = \"info\"\n[log]\nformat = \"json\"\n",
-			[]string{"config: log: table log already exists", "line 3"}},
+			[]string{"config: log: is set twice", "line 3"}},
 		{"table after dotted keys", "email.imap.port = 1\n[email.imap]\nhost = \"h\"\n",
-			[]string{"config: email.imap: table imap already exists", "line 2"}},
+			[]string{"config: email.imap: is set twice", "line 2"}},
 		{"syntax error", "[email.imap\n",
 			[]string{"config: invalid TOML", "line 1"}},
 	}

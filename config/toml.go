@@ -27,7 +27,7 @@ func decodeTOML(file string, data []byte, c *Config) error {
 			de := &strict.Errors[i]
 			line, _ := de.Position()
 			msg := "unknown key"
-			if strings.Contains(de.Error(), "table") {
+			if v, ok := docValue(data, de.Key()); ok && kindOf(v) == "a table" {
 				msg = "unknown section"
 			}
 			errs = append(errs, &Error{Key: dotted(de.Key()), File: file, Line: line, Msg: msg})
@@ -41,14 +41,15 @@ func decodeTOML(file string, data []byte, c *Config) error {
 		path := []string(de.Key())
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
 		t, typed := typeAt(path)
-		if strings.Contains(msg, "already defined") {
-			// This one key is relative to the table it is written in.
-			path = append(tableAt(data, line), path...)
-			msg, typed = "is set twice", false
-		}
-		if typed && isTypeProblem(msg, t) {
+		value, parsed := docValue(data, path)
+		if dup, dupLine, ok := duplicateKey(data); ok {
+			// The document cannot be read at all; it names a key twice.
+			path, line, msg = dup, dupLine, "is set twice"
+		} else if typed && len(path) > 0 {
+			// A key that exists holds a value of the wrong type, or one that does not fit it
+			// (an integer past 64 bits: then the document cannot be read at all).
 			msg = "must be " + describe(t)
-			if got := foundKind(de.Error()); got != "" {
+			if got := misfit(value, t); parsed && got != "" {
 				msg += " (found " + got + ")"
 			}
 		} else {
@@ -101,38 +102,7 @@ func tableAt(data []byte, line int) []string {
 	return table
 }
 
-var (
-	quotedChar = regexp.MustCompile(`(?:U\+[0-9A-Fa-f]+ )?'[^']*'`)
-	tomlKind   = regexp.MustCompile(`cannot (?:decode TOML (.+?) into|store (?:a |an )?(.+?) in)`)
-)
-
-// isTypeProblem reports whether a decoder message is about the value's type or range rather
-// than the document's syntax.
-func isTypeProblem(msg string, t reflect.Type) bool {
-	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		return true
-	}
-	for _, s := range []string{"cannot decode", "cannot store", "cannot be stored", "too large", "out of range"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// foundKind extracts what the document had ("a string") from a type mismatch message.
-func foundKind(msg string) string {
-	m := tomlKind.FindStringSubmatch(msg)
-	if m == nil {
-		return ""
-	}
-	kind := m[1] + m[2]
-	switch kind[0] {
-	case 'a', 'e', 'i', 'o', 'u':
-		return "an " + kind
-	}
-	return "a " + kind
-}
+var quotedChar = regexp.MustCompile(`(?:U\+[0-9A-Fa-f]+ )?'[^']*'`)
 
 // findNonStringText returns the key of the first text-typed key (a duration) whose value in
 // the document is not a string.
