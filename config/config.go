@@ -186,6 +186,12 @@ type Notify struct {
 	// to MaxRetryDelay.
 	RetryDelay    Duration `toml:"retry_delay"`
 	MaxRetryDelay Duration `toml:"max_retry_delay"`
+	// DefaultLanguage is the language of users who have none (BCP 47; en, es, ru and bg
+	// are shipped, any other falls back to English).
+	DefaultLanguage string `toml:"default_language"`
+	// TemplatesDir, when set, holds templates that replace the embedded ones of the same
+	// names (docs/email.md).
+	TemplatesDir string `toml:"templates_dir"`
 }
 
 // Panel is the customer panel that links point to.
@@ -257,9 +263,10 @@ func Default() Config {
 			APIURL: "https://api.telegram.org",
 		},
 		Notify: Notify{
-			MaxAttempts:   8,
-			RetryDelay:    Duration{30 * time.Second},
-			MaxRetryDelay: Duration{time.Hour},
+			MaxAttempts:     8,
+			DefaultLanguage: "en",
+			RetryDelay:      Duration{30 * time.Second},
+			MaxRetryDelay:   Duration{time.Hour},
 		},
 		Log: Log{
 			Level:  "info",

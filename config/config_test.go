@@ -437,6 +437,8 @@ func TestValidate_NamesTheBadKey(t *testing.T) {
 		want   string
 	}{
 		{"listen without port", func(c *Config) { c.Server.Listen = "localhost" }, "config: server.listen: must be host:port"},
+		{"default language not a tag", func(c *Config) { c.Notify.DefaultLanguage = "Spanish" }, "config: notify.default_language: must be a language tag"},
+		{"no default language", func(c *Config) { c.Notify.DefaultLanguage = "" }, "config: notify.default_language: must be a language tag"},
 		{"listen with a bad port", func(c *Config) { c.Server.Listen = ":http" }, "config: server.listen: must be host:port"},
 		{"listen port too big", func(c *Config) { c.Server.Listen = ":65536" }, "config: server.listen: must be host:port"},
 		{"negative rate limit", func(c *Config) { c.Server.RateLimitPerSecond = -1 }, "config: server.rate_limit_per_second: must be a number, 0 or more"},

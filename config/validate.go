@@ -17,6 +17,9 @@ import (
 // problems collects Validate's findings so that all of them are reported at once.
 type problems []error
 
+// languageTag is the common shape of a BCP 47 tag: a primary language, then subtags.
+var languageTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+
 func (p *problems) add(key, format string, args ...any) {
 	*p = append(*p, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
 }
@@ -48,6 +51,9 @@ func (c Config) Validate() error {
 	}
 	if n := c.Notify.MaxAttempts; n < 1 || n > 100 {
 		p.add("notify.max_attempts", "must be from 1 to 100 (got %d)", n)
+	}
+	if !languageTag.MatchString(c.Notify.DefaultLanguage) {
+		p.add("notify.default_language", "must be a language tag such as en, es or pt-BR")
 	}
 	if c.Notify.RetryDelay.Duration <= 0 {
 		p.add("notify.retry_delay", "must be positive")
