@@ -27,7 +27,7 @@ Usage:
   helpdeskd serve   [-config FILE]    run the daemon (applies migrations first)
   helpdeskd migrate [-config FILE]    apply schema migrations and exit
   helpdeskd admin account put  --id N --name NAME
-  helpdeskd admin user put     --id N --email E --name NAME [--role customer|staff|admin] --account N [--account M] [--default-account N]
+  helpdeskd admin user put     --id N --email E --name NAME [--role customer|staff|admin] --account N [--account M] [--default-account N] [--language es]
   helpdeskd admin property put --id N --account N --name NAME
   helpdeskd admin department put --id N --name NAME
   helpdeskd admin apikey create --user N      prints a new key, alone on its line
@@ -178,7 +178,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	rest := args[2:]
 	var (
 		id, account, user, key, defaultAccount int64
-		name, email, role                      string
+		name, email, role, language            string
 		accounts                               int64List
 	)
 	var define func(fs *flag.FlagSet)
@@ -196,6 +196,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 			fs.StringVar(&role, "role", "customer", "customer, staff or admin")
 			fs.Var(&accounts, "account", "an account the user belongs to (repeatable)")
 			fs.Int64Var(&defaultAccount, "default-account", 0, "account of tickets opened by mail or chat")
+			fs.StringVar(&language, "language", "", "language the user is written to in (BCP 47, e.g. es); empty: the desk's default")
 		}
 	case "property put":
 		define = func(fs *flag.FlagSet) {
@@ -245,11 +246,15 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		}
 		fmt.Fprintf(stdout, "account %d %q\n", a.ID, a.Name)
 	case "user put":
-		u, err := svc.PutUser(ctx, sys, core.User{ID: id, Email: email, Name: name, Role: core.Role(role), AccountIDs: accounts, DefaultAccountID: defaultAccount})
+		u, err := svc.PutUser(ctx, sys, core.User{ID: id, Email: email, Name: name, Role: core.Role(role), AccountIDs: accounts, DefaultAccountID: defaultAccount, Language: language})
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "user %d %s (%s) accounts %v\n", u.ID, u.Email, u.Role, u.AccountIDs)
+		fmt.Fprintf(stdout, "user %d %s (%s) accounts %v", u.ID, u.Email, u.Role, u.AccountIDs)
+		if u.Language != "" {
+			fmt.Fprintf(stdout, " language %s", u.Language)
+		}
+		fmt.Fprintln(stdout)
 	case "property put":
 		p, err := svc.PutProperty(ctx, sys, core.Property{ID: id, AccountID: account, Name: name})
 		if err != nil {
