@@ -95,7 +95,7 @@ type departmentDTO struct {
 
 type notificationDTO struct {
 	ID            int64                  `json:"id"`
-	Event         core.NotificationKind       `json:"event"`
+	Event         core.NotificationKind  `json:"event"`
 	Channel       core.Channel           `json:"channel"`
 	UserID        *int64                 `json:"userId"`
 	Recipient     string                 `json:"recipient"`
