@@ -32,11 +32,13 @@ type readCache struct {
 	msgs    map[int64]*core.Message
 	users   map[int64]*core.User
 	byEmail map[string]*core.User
+	// convs holds tickets' public messages, for the history a mail quotes.
+	convs map[int64][]core.Message
 }
 
 func newReadCache() *readCache {
 	return &readCache{tickets: map[int64]*core.Ticket{}, msgs: map[int64]*core.Message{},
-		users: map[int64]*core.User{}, byEmail: map[string]*core.User{}}
+		users: map[int64]*core.User{}, byEmail: map[string]*core.User{}, convs: map[int64][]core.Message{}}
 }
 
 func (c *readCache) ticket(ctx context.Context, tx core.ReadTx, id int64) (*core.Ticket, error) {
@@ -59,6 +61,18 @@ func (c *readCache) message(ctx context.Context, tx core.ReadTx, id int64) (*cor
 		c.msgs[id] = m
 	}
 	return m, err
+}
+
+// conversation returns the messages of a ticket a customer sees, in order.
+func (c *readCache) conversation(ctx context.Context, tx core.ReadTx, ticketID int64) ([]core.Message, error) {
+	if ms, ok := c.convs[ticketID]; ok {
+		return ms, nil
+	}
+	ms, err := tx.Messages(ctx, ticketID, false)
+	if err == nil {
+		c.convs[ticketID] = ms
+	}
+	return ms, err
 }
 
 // user returns the user or, with ENOTFOUND, nil: both are kept.
@@ -126,7 +140,37 @@ func load(ctx context.Context, tx core.ReadTx, c *readCache, n core.Notification
 			in.recipient = u
 		}
 	}
+	if n.Channel == core.ChannelEmail && n.TicketID != 0 && n.Kind != core.NotifyNotice {
+		if err := loadHistory(ctx, tx, c, &in); err != nil {
+			return in, err
+		}
+	}
 	return in, nil
+}
+
+// loadHistory reads the earlier messages a mail quotes below its own, and their authors.
+// Only mail quotes them (a chat keeps its own history), and not a notice: an automatic
+// answer says its one thing.
+func loadHistory(ctx context.Context, tx core.ReadTx, c *readCache, in *renderInput) error {
+	msgs, err := c.conversation(ctx, tx, in.n.TicketID)
+	if err != nil {
+		return err
+	}
+	in.history = earlierPublic(msgs, in.n.MessageID)
+	for _, m := range in.history {
+		if m.AuthorUserID == 0 {
+			continue
+		}
+		u, err := c.user(ctx, tx, m.AuthorUserID)
+		if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
+			return err
+		}
+		if in.authors == nil {
+			in.authors = map[int64]*core.User{}
+		}
+		in.authors[m.AuthorUserID] = u
+	}
+	return nil
 }
 
 // needsOrigin reports a notification whose mail answers the one that opened its ticket.

@@ -438,10 +438,12 @@ func accountOf(u *core.User) int64 {
 }
 
 // canonicalRef undoes what a client may do to one of our Message-IDs (Apple Mail and some
-// webmails lower- or upper-case it): an ID of our own notification form is looked up as we
-// wrote it; any other is looked up as it is.
+// webmails lower- or upper-case it): an ID of one of our notification forms, the random
+// "helpdeskd.n<32 hex>@domain" or the earlier "helpdeskd.n<id>@domain", is looked up as we
+// wrote it (both are lower case); any other is looked up as it is.
 func canonicalRef(ref, domain string) string {
-	rest, ok := strings.CutPrefix(strings.ToLower(ref), "helpdeskd.n")
+	lower := strings.ToLower(ref)
+	rest, ok := strings.CutPrefix(lower, "helpdeskd.n")
 	if !ok {
 		return ref
 	}
@@ -449,11 +451,14 @@ func canonicalRef(ref, domain string) string {
 	if !ok || dom != domain {
 		return ref
 	}
+	if len(num) == 32 && strings.Trim(num, "0123456789abcdef") == "" {
+		return lower
+	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n <= 0 {
 		return ref
 	}
-	return NotificationMessageID(n, domain)
+	return legacyNotificationMessageID(n, domain)
 }
 
 func reversed(s []string) []string {

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"fmt"
+	"html"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -17,6 +19,28 @@ type RenderOptions struct {
 	Secret []byte
 	// TicketLink returns the panel link of a ticket ("" for none).
 	TicketLink func(id int64) string
+	// DefaultLanguage is the language of a recipient who has none (or one not shipped) and
+	// of staff alerts to an address of no user ([notify] default_language); "" is English.
+	DefaultLanguage string
+	// TemplatesDir is the directory of template overrides ([notify] templates_dir); ""
+	// for the embedded templates alone. LoadTemplates reads it into Templates.
+	TemplatesDir string
+	// Templates are the parsed templates; nil means the embedded ones.
+	Templates *Templates
+	// Logger is told of a template that failed and was replaced by its default; nil is
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// LoadTemplates parses the templates of TemplatesDir into Templates: called at start, so
+// that a broken override stops the daemon with its file and line instead of every mail.
+func (o *RenderOptions) LoadTemplates() error {
+	t, err := LoadTemplates(o.TemplatesDir)
+	if err != nil {
+		return err
+	}
+	o.Templates = t
+	return nil
 }
 
 // renderInput is what a notification is rendered from.
@@ -27,89 +51,38 @@ type renderInput struct {
 	recipient *core.User    // nil for staff addresses and the staff chat
 	author    *core.User    // the message's author, if any
 	origin    string        // Message-ID of the mail that opened the ticket, if any
+	// history is the mail's quoted conversation, newest first (earlierPublic), and authors
+	// the users who wrote it, by ID.
+	history []core.Message
+	authors map[int64]*core.User
 }
 
-// render builds the Outgoing for a notification.
+// render builds the Outgoing for a notification from its templates. A template that fails
+// is replaced by its embedded default and logged: a notification is never lost to one.
 func render(o RenderOptions, in renderInput) Outgoing {
 	n := in.n
 	out := Outgoing{NotificationID: n.ID, Kind: n.Kind, Channel: n.Channel, TicketID: n.TicketID, To: n.Recipient,
 		AutoSubmitted: "auto-generated"}
-	var b strings.Builder
+	if n.Kind == core.NotifyNotice {
+		out.AutoSubmitted = "auto-replied"
+	}
 	mail := n.Channel == core.ChannelEmail
 	t := in.ticket
-	if mail && t != nil && n.Kind != core.NotifyNewTicket && n.Kind != core.NotifyCustomerReply {
-		// Only customers answer by mail; staff have their own marker-less alerts.
-		b.WriteString(ReplyMarker + "\n\n")
-	}
-	greet := func() {
-		if in.recipient != nil && in.recipient.Name != "" {
-			fmt.Fprintf(&b, "Hello %s,\n\n", in.recipient.Name)
+	r := renderer{o: o, n: n, data: newTemplateData(o, in), tpl: o.Templates}
+	if r.tpl == nil {
+		r.tpl = DefaultTemplates()
+		if o.TemplatesDir != "" {
+			r.log().Warn("notification templates_dir is set but was not loaded; the embedded templates are used", "dir", o.TemplatesDir)
 		}
 	}
-	body := ""
-	if in.message != nil {
-		body = in.message.Body
-	}
-	switch n.Kind {
-	case core.NotifyTicketCreated:
-		out.Subject = tag(t) + t.Subject
-		greet()
-		if t.FollowUpOf != 0 {
-			fmt.Fprintf(&b, "Ticket #%d is closed, so your message opened this new ticket #%d.\n\n", t.FollowUpOf, t.ID)
-		} else {
-			fmt.Fprintf(&b, "we received your request and opened ticket #%d.\n\n", t.ID)
-		}
-		fmt.Fprintf(&b, "Subject: %s\nStatus: %s\n", t.Subject, t.Status.Label())
-		if mail {
-			b.WriteString("\nReply to this mail to add to the ticket.\n")
-		}
-	case core.NotifyStaffReply:
-		out.Subject = tag(t) + t.Subject
-		greet()
-		who := "Support"
-		if in.author != nil && in.author.Name != "" {
-			who = in.author.Name
-		}
-		fmt.Fprintf(&b, "%s replied to ticket #%d:\n\n%s\n", who, t.ID, body)
-	case core.NotifyStatusChanged:
-		out.Subject = tag(t) + t.Subject
-		greet()
-		fmt.Fprintf(&b, "Ticket #%d is now %s.\n", t.ID, n.NewStatus.Label())
-		switch n.NewStatus {
-		case core.StatusResolved:
-			b.WriteString("If the problem is not solved, just reply and the ticket opens again.\n")
-		case core.StatusClosed:
-			b.WriteString("The ticket is closed and takes no more replies; a reply opens a new ticket.\n")
-		}
-	case core.NotifyNewTicket:
-		out.Subject = tag(t) + "New ticket: " + t.Subject
-		fmt.Fprintf(&b, "New ticket #%d from %s (account %d), topic %s.\n\n%s\n", t.ID, who(in.author), t.AccountID, t.Topic.Label(), body)
-	case core.NotifyCustomerReply:
-		out.Subject = tag(t) + "Customer reply: " + t.Subject
-		fmt.Fprintf(&b, "%s replied to ticket #%d (%s):\n\n%s\n", who(in.author), t.ID, t.Status.Label(), body)
-	case core.NotifyNotice:
-		out.AutoSubmitted = "auto-replied"
-		if t != nil {
-			out.Subject = tag(t) + t.Subject
-		} else {
-			out.Subject = "Your message to " + nonEmpty(o.Name, "support")
-		}
-		greet()
-		b.WriteString(n.Detail + "\n")
-	default:
-		out.Subject = "Notification"
-		b.WriteString(n.Detail + "\n")
-	}
-	if t != nil && o.TicketLink != nil {
-		if link := o.TicketLink(t.ID); link != "" {
-			fmt.Fprintf(&b, "\nView the ticket: %s\n", link)
-		}
-	}
+	out.Subject = oneLine(r.exec("subject"))
+	r.data.Subject = out.Subject
 	if mail {
-		fmt.Fprintf(&b, "\n-- \n%s\n", nonEmpty(o.Name, "Support"))
+		out.Text = r.exec("text")
+		out.HTML = r.exec("html")
+	} else {
+		out.Text = r.exec("telegram")
 	}
-	out.Text = b.String()
-	out.Subject = oneLine(out.Subject)
 
 	if mail {
 		domain := domainOf(o.Address)
@@ -136,12 +109,73 @@ func render(o RenderOptions, in renderInput) Outgoing {
 		}
 	} else if t != nil && n.Kind != core.NotifyNotice {
 		id := strconv.FormatInt(t.ID, 10)
-		out.Actions = []Action{{Label: "Reply", Data: "reply:" + id}}
+		out.Actions = []Action{{Label: r.data.T("mail.action_reply"), Data: "reply:" + id}}
 		if t.Status != core.StatusClosed {
-			out.Actions = append(out.Actions, Action{Label: "Close", Data: "close:" + id})
+			out.Actions = append(out.Actions, Action{Label: r.data.T("mail.action_close"), Data: "close:" + id})
 		}
 	}
 	return out
+}
+
+// renderer executes one notification's templates.
+type renderer struct {
+	o    RenderOptions
+	n    core.Notification
+	data *TemplateData
+	tpl  *Templates
+}
+
+// exec renders one part of the notification. A kind of no templates is rendered as a
+// notice of its Detail, as before templates.
+func (r renderer) exec(part string) string {
+	kind := r.n.Kind
+	if !knownKind(kind) {
+		kind = core.NotifyNotice
+	}
+	s, err := r.tpl.Execute(kind, part, r.data)
+	switch {
+	case err == nil:
+	case s != "":
+		r.log().Error("notification template failed; its default was used", "notification", r.n.ID,
+			"template", string(kind)+"."+part, "dir", r.tpl.Dir, "err", err)
+	default:
+		r.log().Error("notification template and its default failed; the bare facts were sent", "notification", r.n.ID,
+			"template", string(kind)+"."+part, "dir", r.tpl.Dir, "err", err)
+		s = lastResort(r.data, part)
+	}
+	return s
+}
+
+func (r renderer) log() *slog.Logger {
+	if r.o.Logger != nil {
+		return r.o.Logger
+	}
+	return slog.Default()
+}
+
+// lastResort is what a notification says when even the embedded template failed (a bug):
+// the bare facts, so that it still goes out.
+func lastResort(d *TemplateData, part string) string {
+	var b strings.Builder
+	if d.Ticket != nil {
+		fmt.Fprintf(&b, "[#%d] %s", d.Ticket.ID, d.Ticket.Subject)
+	} else {
+		b.WriteString(d.DeskName())
+	}
+	if part == "subject" {
+		return b.String()
+	}
+	b.WriteString("\n\n")
+	if d.Message != nil {
+		b.WriteString(d.Message.Text + "\n")
+	}
+	if d.Notice != nil {
+		b.WriteString(d.Notice.Text + "\n")
+	}
+	if part == "html" {
+		return "<pre>" + html.EscapeString(b.String()) + "</pre>"
+	}
+	return b.String()
 }
 
 // recipientID is the user a notification goes to: its own recipient, or the user whose
@@ -151,30 +185,6 @@ func recipientID(in renderInput) int64 {
 		return in.recipient.ID
 	}
 	return in.n.UserID
-}
-
-// NotificationMessageID is the Message-ID of notification id.
-func NotificationMessageID(id int64, domain string) string {
-	return "helpdeskd.n" + strconv.FormatInt(id, 10) + "@" + domain
-}
-
-func tag(t *core.Ticket) string { return "[#" + strconv.FormatInt(t.ID, 10) + "] " }
-
-func who(u *core.User) string {
-	if u == nil {
-		return "a customer"
-	}
-	if u.Name == "" {
-		return u.Email
-	}
-	return u.Name + " <" + u.Email + ">"
-}
-
-func nonEmpty(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // oneLine keeps header values on one line whatever a subject holds.

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"regexp"
 	"strconv"
 	"strings"
@@ -86,8 +88,38 @@ func TicketFromAddress(addr, support string, secret []byte) (ticketID, userID in
 	return ticketID, userID, true
 }
 
+// NotificationMessageID is the Message-ID of notification id: "helpdeskd.n<32 hex>@domain",
+// an HMAC of the id under a key drawn when the process starts. It reveals nothing (an
+// ID with the notification's number let anyone count the desk's mail) and cannot be
+// guessed, yet one process gives one notification one ID. The dispatcher stores it
+// (message_ref) before the first send, so retries after a restart reuse it, and inbound
+// mail finds the notification by that stored value, never by parsing the ID.
+func NotificationMessageID(id int64, domain string) string {
+	m := hmac.New(sha256.New, messageIDKey[:])
+	m.Write([]byte("helpdeskd notification " + strconv.FormatInt(id, 10) + "@" + domain))
+	return "helpdeskd.n" + hex.EncodeToString(m.Sum(nil)[:16]) + "@" + domain
+}
+
+// messageIDKey keys NotificationMessageID. It is drawn once and never changed: the only
+// package state, and read-only.
+var messageIDKey = func() (k [32]byte) {
+	if _, err := rand.Read(k[:]); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
+	return k
+}()
+
+// legacyNotificationMessageID is the Message-ID notifications had before it was random,
+// "helpdeskd.n<id>@domain" (a decimal id never has 32 digits, so the forms cannot be
+// confused): replies to mail sent then still carry it.
+func legacyNotificationMessageID(id int64, domain string) string {
+	return "helpdeskd.n" + strconv.FormatInt(id, 10) + "@" + domain
+}
+
 // ThreadRoot is the Message-ID every notification of a ticket names in References, so
-// mail clients group the whole ticket as one thread.
+// mail clients group the whole ticket as one thread. It names the ticket openly: the
+// number is in every subject ([#id]) and reply address anyway, and a root that never
+// changes keeps threads whole across restarts and key changes.
 func ThreadRoot(ticketID int64, domain string) string {
 	return "helpdeskd.ticket." + strconv.FormatInt(ticketID, 10) + "@" + domain
 }

@@ -169,6 +169,9 @@ var schemas = map[string]schema{
 	"User":          allFields(schema{"id": integer(""), "email": str(""), "name": str(""), "role": str("customer, staff or admin"), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer("")), "language": str("BCP 47 tag the user is written to in; empty: the desk's default")}),
 	"AdminProperty": allFields(schema{"id": integer(""), "accountId": integer(""), "name": str("")}),
 	"ApiKey":        allFields(schema{"id": integer(""), "key": str("shown only in this answer"), "prefix": str(""), "createdAt": dateTime("")}),
+	"TemplatePreview": allFields(schema{"name": str("the notification kind: ticket_created, new_ticket, staff_reply, customer_reply, status_changed, notice"),
+		"language": str("as asked; empty: the desk's default"), "format": str("text, html or telegram"), "subject": str("the mail's subject"),
+		"body": str("the rendered body: plain text, a whole HTML document for format html, or the Telegram message")}),
 
 	"CreateTicketRequest":  object(schema{"subject": str(""), "description": str(""), "propertyId": nullable(integer("")), "topic": ref("Topic")}, "subject", "description"),
 	"CreateTicketForm":     object(schema{"subject": str(""), "description": str(""), "propertyId": integer(""), "topic": integer(""), "file": binary()}, "subject", "description"),
@@ -289,6 +292,9 @@ var operations = []op{
 	{method: "PUT", path: "/api/admin/Department/{id}", tag: "admin", summary: "Upsert a department", jsonBody: "PutDepartmentRequest", status: 200, data: "Department"},
 	{method: "POST", path: "/api/admin/User/{id}/ApiKey", tag: "admin", summary: "Create an API key (shown once)", status: 201, data: "ApiKey"},
 	{method: "DELETE", path: "/api/admin/User/{id}/ApiKey/{keyId}", tag: "admin", summary: "Revoke an API key", status: 200},
+	{method: "GET", path: "/api/admin/Template/{name}/Preview", tag: "admin", summary: "Render a notification template with sample data", query: []param{
+		q("language", "string", "en, es, ru or bg; default: the desk's default language"),
+		q("format", "string", "text (the mail's plain text, the default), html (its HTML part) or telegram")}, status: 200, data: "TemplatePreview"},
 
 	{method: "POST", path: "/v1/support/tickets", tag: "compat", summary: "Open a ticket (compatibility shape)", query: []param{
 		q("accountId", "integer", "default: the key's user's default account, else their only one")}, formBody: "CompatCreateForm", status: 200, raw: ref("CompatTicket"), rawType: "application/json"},
@@ -301,7 +307,11 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 func (o op) operation() schema {
 	var params []any
 	for _, m := range pathParam.FindAllStringSubmatch(o.path, -1) {
-		params = append(params, schema{"name": m[1], "in": "path", "required": true, "schema": schema{"type": "integer", "format": "int64", "minimum": 1}})
+		s := schema{"type": "integer", "format": "int64", "minimum": 1}
+		if m[1] == "name" { // the one path parameter that is no ID: a template's name
+			s = schema{"type": "string"}
+		}
+		params = append(params, schema{"name": m[1], "in": "path", "required": true, "schema": s})
 	}
 	for _, p := range o.query {
 		params = append(params, schema{"name": p.name, "in": "query", "required": p.required, "description": p.desc, "schema": schema{"type": p.typ}})

@@ -58,6 +58,10 @@ type Options struct {
 	// HideMetrics keeps GET /metrics off this handler (404) while Metrics still records:
 	// the metrics are served on a listener of their own, or not at all.
 	HideMetrics bool
+	// Preview renders notification template name (a notification kind) in language ("":
+	// the desk's default) and format (text, html, telegram) with sample data, for GET
+	// /api/admin/Template/{name}/Preview; an EINVALID names a bad field. nil answers 503.
+	Preview func(name, language, format string) (subject, body string, err error)
 }
 
 // readyTimeout bounds one readiness check.
@@ -159,6 +163,7 @@ func (s *server) routes() http.Handler {
 			r.Put("/Department/{id}", s.putDepartment)
 			r.Post("/User/{id}/ApiKey", s.createAPIKey)
 			r.Delete("/User/{id}/ApiKey/{keyId}", s.deleteAPIKey)
+			r.Get("/Template/{name}/Preview", s.previewTemplate)
 		})
 	})
 

@@ -95,13 +95,22 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openTelegram(ctx); err != nil {
 		return err
 	}
+	render := gateway.RenderOptions{
+		Address:         cfg.Email.Address,
+		Name:            cfg.Email.Name,
+		Secret:          m.replySecret(),
+		TicketLink:      cfg.Panel.TicketLink,
+		DefaultLanguage: cfg.Notify.DefaultLanguage,
+		TemplatesDir:    cfg.Notify.TemplatesDir,
+		Logger:          m.Logger.With("part", "templates"),
+	}
+	// A template override that does not parse stops the start, naming its file and line,
+	// rather than failing each notification later.
+	if err := render.LoadTemplates(); err != nil {
+		return fmt.Errorf("notify.templates_dir: %w", err)
+	}
 	m.Dispatcher = gateway.NewDispatcher(db, db, m.Senders, nil, gateway.DispatcherOptions{
-		Render: gateway.RenderOptions{
-			Address:    cfg.Email.Address,
-			Name:       cfg.Email.Name,
-			Secret:     m.replySecret(),
-			TicketLink: cfg.Panel.TicketLink,
-		},
+		Render:       render,
 		MaxAttempts:  cfg.Notify.MaxAttempts,
 		BaseDelay:    cfg.Notify.RetryDelay.D(),
 		MaxDelay:     cfg.Notify.MaxRetryDelay.D(),
@@ -125,6 +134,7 @@ func (m *Main) Open(ctx context.Context) error {
 		HideMetrics:         !cfg.Server.Metrics || cfg.Server.MetricsListen != "",
 		FailedAuthPerMinute: cfg.Server.FailedAuthPerMinute,
 		FailedAuthBurst:     cfg.Server.FailedAuthBurst,
+		Preview:             render.Preview,
 	})
 	m.ln, err = net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
