@@ -2,13 +2,13 @@ package telegram
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
 	tele "gopkg.in/telebot.v3"
 
 	"helpdeskd/core"
+	"helpdeskd/gateway/lang"
 )
 
 // Taps on the bot's buttons.
@@ -27,10 +27,16 @@ func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r
 	if err != nil {
 		return err
 	}
+	// In the staff chat the desk speaks its own language to someone it does not know.
+	sender := cb.Sender
+	if staffChat {
+		sender = nil
+	}
+	r.language = g.language(user, sender)
 	if user == nil {
-		r.callbackText = "Link your Telegram account first."
+		r.callbackText = r.t("bot.link_first")
 		if !staffChat {
-			r.say(chat, g.explain())
+			r.say(chat, g.explain(r))
 		}
 		return nil
 	}
@@ -41,7 +47,7 @@ func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r
 	case "reply":
 		t, err := g.svc.VisibleTicket(ctx, actor, n)
 		if core.ErrorCode(err) == core.ENOTFOUND {
-			r.say(chat, notFound(n))
+			r.say(chat, r.notFound(n))
 			return nil
 		} else if err != nil {
 			return err
@@ -50,13 +56,13 @@ func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r
 			r.setDialogue(from, &dialogue{Step: stepReply, Ticket: t.ID})
 		}
 		r.answers = append(r.answers, message{chat: chat, ticket: t.ID, forceReply: true,
-			text: fmt.Sprintf("Write your reply to ticket #%d (%s) as an answer to this message.", t.ID, cut(t.Subject, 60))})
+			text: r.tf("bot.reply_prompt", t.ID, cut(t.Subject, 60))})
 		return nil
 	case "close":
 		return g.closeTicket(ctx, chat, actor, n, r)
 	}
 	if staffChat {
-		r.callbackText = "This button works in the private chat only."
+		r.callbackText = r.t("bot.private_only")
 		return nil
 	}
 	d, err := g.loadDialogue(ctx, from)
@@ -64,14 +70,14 @@ func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r
 		return err
 	}
 	expired := func() error {
-		r.callbackText = "This question has expired."
-		r.say(chat, "This question has expired. Send /new to open a ticket, or just write your message.")
+		r.callbackText = r.t("bot.expired_short")
+		r.say(chat, r.t("bot.expired"))
 		return nil
 	}
 	switch action {
 	case "cancel":
 		r.setDialogue(from, nil)
-		r.say(chat, "Cancelled. Nothing was sent.")
+		r.say(chat, r.t("bot.cancelled"))
 	case "topic":
 		topic := core.Topic(n)
 		if d == nil || d.Step != stepTopic || !topic.Valid() || arg == "" {
@@ -79,7 +85,7 @@ func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r
 		}
 		d.Topic, d.Step = int(topic), stepSubject
 		r.setDialogue(from, d)
-		r.say(chat, "Topic: "+topic.Label()+".\nNow send the subject in one line (at most 200 characters).")
+		r.say(chat, r.tf("bot.topic_set", lang.TopicLabel(r.language, int(topic)), core.MaxSubjectChars))
 	case "new", "pick":
 		if d == nil || d.Step != stepChoose || (action == "pick" && n <= 0) {
 			return expired()
@@ -93,7 +99,7 @@ func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r
 		}
 		return g.ingest(ctx, chat, from, actor, dr, r)
 	default:
-		r.callbackText = "This button is no longer valid."
+		r.callbackText = r.t("bot.button_invalid")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"helpdeskd/core"
+	"helpdeskd/gateway/lang"
 )
 
 // The bot's commands: /start with a link code, /new, /tickets, /ticket N, /close N,
@@ -23,22 +24,16 @@ func command(text string) (string, string) {
 	return strings.ToLower(head), strings.TrimSpace(arg)
 }
 
-const helpText = "What I can do:\n" +
-	"/new – open a ticket (or /new <subject>)\n" +
-	"/tickets – your open tickets\n" +
-	"/ticket N – show ticket N\n" +
-	"/close N – close ticket N\n" +
-	"/cancel – stop what you started\n" +
-	"/unlink – unlink this Telegram account\n\n" +
-	"To answer a ticket, reply to any of its messages here (or tap Reply under it). " +
-	"Photos and documents are added as attachments."
+// withHelp is text followed by the help (the commands stay English; what they do is in
+// r's language).
+func withHelp(r *result, text string) string { return text + "\n\n" + r.t("bot.help") }
 
 func (g *Gateway) start(ctx context.Context, chat, from int64, user *core.User, code string, r *result) error {
 	if code == "" {
 		if user != nil {
-			r.say(chat, "Hello "+user.Name+", this Telegram account is linked to "+user.Email+".\n\n"+helpText)
+			r.say(chat, withHelp(r, r.tf("bot.start_linked", user.Name, user.Email)))
 		} else {
-			r.say(chat, g.explain())
+			r.say(chat, g.explain(r))
 		}
 		return nil
 	}
@@ -46,11 +41,15 @@ func (g *Gateway) start(ctx context.Context, chat, from int64, user *core.User, 
 	switch {
 	case err == nil:
 		r.setDialogue(from, nil)
-		r.say(chat, "Hello "+u.Name+", your Telegram account is now linked to "+u.Email+". "+
-			"Ticket news will come here too.\n\n"+helpText)
+		r.language = g.language(u, nil) // linked now: the user's own language from here on
+		r.say(chat, withHelp(r, r.tf("bot.linked_now", u.Name, u.Email)))
 	case core.ErrorCode(err) == core.ENOTFOUND && user != nil:
-		r.say(chat, "This Telegram account is already linked to "+user.Email+".\n\n"+helpText)
-	case core.ErrorCode(err) == core.ENOTFOUND || core.ErrorCode(err) == core.EINVALID:
+		r.say(chat, withHelp(r, r.tf("bot.already_linked", user.Email)))
+	case core.ErrorCode(err) == core.ENOTFOUND:
+		// The one way a code is not found: unknown, used or expired. Said in the words of
+		// the catalogue, since this is most often someone's very first message to the bot.
+		r.say(chat, r.t("bot.link_code_invalid"))
+	case core.ErrorCode(err) == core.EINVALID:
 		r.say(chat, core.ErrorMessage(err))
 	default:
 		return err
@@ -61,61 +60,61 @@ func (g *Gateway) start(ctx context.Context, chat, from int64, user *core.User, 
 func (g *Gateway) command(ctx context.Context, chat, from int64, actor core.Actor, cmd, arg string, r *result) error {
 	switch cmd {
 	case "help":
-		r.say(chat, helpText)
+		r.say(chat, r.t("bot.help"))
 	case "cancel":
 		r.setDialogue(from, nil)
-		r.say(chat, "Cancelled. Nothing was sent.")
+		r.say(chat, r.t("bot.cancelled"))
 	case "unlink":
 		if _, err := g.svc.UnlinkTelegram(ctx, from); err != nil && core.ErrorCode(err) != core.ENOTFOUND {
 			return err
 		}
 		r.setDialogue(from, nil)
-		r.say(chat, "This Telegram account is no longer linked. You can link it again from the customer panel.")
+		r.say(chat, r.t("bot.unlinked"))
 	case "new":
 		if arg == "" {
 			r.setDialogue(from, &dialogue{Step: stepTopic})
-			r.answers = append(r.answers, message{chat: chat, text: "New ticket. What is it about?", buttons: topicButtons()})
+			r.answers = append(r.answers, message{chat: chat, text: r.t("bot.new_topic"), buttons: topicButtons(r)})
 			return nil
 		}
 		subject, problem := checkSubject(arg)
 		if problem != "" {
-			r.say(chat, problem)
+			r.say(chat, r.subjectProblem(arg, problem))
 			return nil
 		}
 		r.setDialogue(from, &dialogue{Step: stepDescription, Subject: subject})
-		r.say(chat, "New ticket: "+subject+"\nNow describe the problem (text, a photo or a document).")
+		r.say(chat, r.tf("bot.new_subject", subject))
 	case "tickets":
 		open, err := g.svc.OpenTickets(ctx, actor, 20)
 		if err != nil {
 			return err
 		}
 		if len(open) == 0 {
-			r.say(chat, "You have no open tickets. Send /new to open one.")
+			r.say(chat, r.t("bot.no_tickets"))
 			return nil
 		}
 		var b strings.Builder
-		b.WriteString("Your open tickets:\n")
+		b.WriteString(r.t("bot.tickets_head") + "\n")
 		for _, t := range open {
-			fmt.Fprintf(&b, "#%d %s — %s\n", t.ID, t.Subject, t.Status.Label())
+			fmt.Fprintf(&b, "#%d %s — %s\n", t.ID, t.Subject, lang.StatusLabel(r.language, int(t.Status)))
 		}
-		b.WriteString("\nSend /ticket N to see one.")
+		b.WriteString("\n" + r.t("bot.tickets_foot"))
 		r.say(chat, b.String())
 	case "ticket":
 		n, ok := ticketArg(arg)
 		if !ok {
-			r.say(chat, "Usage: /ticket N, for example /ticket 42.")
+			r.say(chat, r.t("bot.usage_ticket"))
 			return nil
 		}
 		return g.showTicket(ctx, chat, actor, n, r)
 	case "close":
 		n, ok := ticketArg(arg)
 		if !ok {
-			r.say(chat, "Usage: /close N, for example /close 42.")
+			r.say(chat, r.t("bot.usage_close"))
 			return nil
 		}
 		return g.closeTicket(ctx, chat, actor, n, r)
 	default:
-		r.say(chat, "Unknown command /"+cmd+". Nothing was changed.\n\n"+helpText)
+		r.say(chat, withHelp(r, r.tf("bot.unknown_command", cmd)))
 	}
 	return nil
 }
@@ -125,83 +124,82 @@ func ticketArg(arg string) (int64, bool) {
 	return n, err == nil && n > 0
 }
 
-func notFound(n int64) string {
-	return fmt.Sprintf("Ticket #%d was not found among your tickets. Nothing was changed.", n)
-}
+func (r *result) notFound(n int64) string { return r.tf("bot.not_found", n) }
 
-func ticketButtons(t *core.Ticket) [][]button {
-	row := []button{{Text: "Reply", Data: "reply:" + itoa(t.ID)}}
+func ticketButtons(r *result, t *core.Ticket) [][]button {
+	row := []button{{Text: r.t("bot.button_reply"), Data: "reply:" + itoa(t.ID)}}
 	if t.Status != core.StatusClosed {
-		row = append(row, button{Text: "Close", Data: "close:" + itoa(t.ID)})
+		row = append(row, button{Text: r.t("bot.button_close"), Data: "close:" + itoa(t.ID)})
 	}
 	return [][]button{row}
 }
 
-func topicButtons() [][]button {
+func topicButtons(r *result) [][]button {
 	var rows [][]button
 	for i, t := range core.Topics {
 		if i%2 == 0 {
 			rows = append(rows, nil)
 		}
-		rows[len(rows)-1] = append(rows[len(rows)-1], button{Text: t.Label(), Data: "topic:" + strconv.Itoa(int(t))})
+		rows[len(rows)-1] = append(rows[len(rows)-1], button{Text: lang.TopicLabel(r.language, int(t)), Data: "topic:" + strconv.Itoa(int(t))})
 	}
-	return append(rows, []button{{Text: "Cancel", Data: "cancel"}})
+	return append(rows, []button{{Text: r.t("bot.button_cancel"), Data: "cancel"}})
 }
 
 // showTicket answers /ticket N with the ticket and its last messages.
 func (g *Gateway) showTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
 	d, err := g.svc.GetTicket(ctx, actor, core.TicketRef{ID: n})
 	if core.ErrorCode(err) == core.ENOTFOUND {
-		r.say(chat, notFound(n))
+		r.say(chat, r.notFound(n))
 		return nil
 	} else if err != nil {
 		return err
 	}
 	t := d.Ticket
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s\nStatus: %s · Topic: %s\nOpened %s\n", t.ID, t.Subject, t.Status.Label(), t.Topic.Label(),
-		t.CreatedAt.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "#%d %s\n%s\n%s\n", t.ID, t.Subject,
+		r.tf("bot.ticket_fields", lang.StatusLabel(r.language, int(t.Status)), lang.TopicLabel(r.language, int(t.Topic))),
+		r.tf("bot.ticket_opened", t.CreatedAt.Format("2006-01-02 15:04 UTC")))
 	msgs := d.Messages
 	if len(msgs) > 5 {
-		fmt.Fprintf(&b, "\n(%d earlier messages)\n", len(msgs)-5)
+		fmt.Fprintf(&b, "\n%s\n", r.tf("bot.ticket_earlier", len(msgs)-5))
 		msgs = msgs[len(msgs)-5:]
 	}
 	for _, m := range msgs {
-		who := "You"
+		who := r.t("bot.who_you")
 		switch {
 		case m.Author == core.AuthorStaff:
-			who = "Support"
+			who = r.t("bot.who_support")
 		case m.AuthorUserID != actor.User.ID:
-			who = "Customer"
+			who = r.t("bot.who_customer")
 		}
 		fmt.Fprintf(&b, "\n— %s, %s:\n%s\n", who, m.CreatedAt.Format("2006-01-02 15:04"), cut(m.Body, 1000))
 		for _, a := range m.Attachments {
-			fmt.Fprintf(&b, "[attachment: %s, %s]\n", a.FileName, core.HumanBytes(a.Size))
+			b.WriteString(r.tf("bot.ticket_attachment", a.FileName, core.HumanBytes(a.Size)) + "\n")
 		}
 	}
-	r.answers = append(r.answers, message{chat: chat, text: b.String(), ticket: t.ID, buttons: ticketButtons(&t)})
+	r.answers = append(r.answers, message{chat: chat, text: b.String(), ticket: t.ID, buttons: ticketButtons(r, &t)})
 	return nil
 }
 
 func (g *Gateway) closeTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
 	t, err := g.svc.VisibleTicket(ctx, actor, n)
 	if core.ErrorCode(err) == core.ENOTFOUND {
-		r.say(chat, notFound(n))
+		r.say(chat, r.notFound(n))
 		return nil
 	} else if err != nil {
 		return err
 	}
 	if t.Status == core.StatusClosed {
-		r.answers = append(r.answers, message{chat: chat, text: fmt.Sprintf("Ticket #%d was already closed.", n), ticket: n})
+		r.answers = append(r.answers, message{chat: chat, text: r.tf("bot.already_closed", n), ticket: n})
 		return nil
 	}
 	if _, err := g.svc.Close(ctx, actor, core.TicketRef{ID: n}); err != nil {
 		if core.ErrorCode(err) == core.EINTERNAL || core.ErrorCode(err) == core.EUNAVAILABLE {
 			return err
 		}
-		r.say(chat, fmt.Sprintf("Ticket #%d could not be closed: %s", n, core.ErrorMessage(err)))
+		r.say(chat, r.tf("bot.close_failed", n, core.ErrorMessage(err)))
 		return nil
 	}
-	r.answers = append(r.answers, message{chat: chat, text: fmt.Sprintf("Ticket #%d is closed. A reply to it opens a new ticket.", n), ticket: n})
+	r.answers = append(r.answers, message{chat: chat, text: r.tf("bot.closed", n), ticket: n})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	tele "gopkg.in/telebot.v3"
 
 	"helpdeskd/core"
+	"helpdeskd/gateway/lang"
 )
 
 // Dialogue steps.
@@ -52,11 +53,20 @@ type result struct {
 	// short notice shown on it.
 	callback     string
 	callbackText string
+	// language is what the answers are written in (lang.Match's pick), set once the sender
+	// is known; "" is English.
+	language string
 }
 
 func (r *result) say(chat int64, text string) {
 	r.answers = append(r.answers, message{chat: chat, text: text})
 }
+
+// t is key's text in the answers' language.
+func (r *result) t(key string) string { return lang.Text(r.language, key) }
+
+// tf is key's text in the answers' language, formatted with args.
+func (r *result) tf(key string, args ...any) string { return lang.Textf(r.language, key, args...) }
 
 func (r *result) setDialogue(user int64, d *dialogue) { r.user, r.dialogue = user, d }
 
@@ -138,11 +148,20 @@ func (g *Gateway) user(ctx context.Context, telegramID int64) (*core.User, error
 	return u, err
 }
 
-func (g *Gateway) explain() string {
-	return "This is the support desk of " + g.opts.DeskName + ". Your Telegram account is not linked to a customer " +
-		"account yet, so I cannot take messages from it.\n\nTo link it, open the customer panel, choose Telegram, and " +
-		"follow the link shown there: it opens this chat with /start and a one-time code (valid 15 minutes)."
+// language picks the language to answer in: a linked user's own, else the desk's default.
+// Someone not linked yet has told the desk nothing, so their Telegram client's language
+// (sender, when known) is the best guess.
+func (g *Gateway) language(user *core.User, sender *tele.User) string {
+	switch {
+	case user != nil:
+		return lang.Match(user.Language, g.opts.DefaultLanguage)
+	case sender != nil:
+		return lang.Match(sender.LanguageCode, g.opts.DefaultLanguage)
+	}
+	return lang.Match(g.opts.DefaultLanguage, "")
 }
+
+func (g *Gateway) explain(r *result) string { return r.tf("bot.explain", g.opts.DeskName) }
 
 func (g *Gateway) onMessage(ctx context.Context, id int64, m *tele.Message, r *result) error {
 	if m.Sender == nil || m.Chat == nil || m.Sender.IsBot {
@@ -159,12 +178,13 @@ func (g *Gateway) onMessage(ctx context.Context, id int64, m *tele.Message, r *r
 	if err != nil {
 		return err
 	}
+	r.language = g.language(user, m.Sender)
 	cmd, arg := command(m.Text)
 	if cmd == "start" {
 		return g.start(ctx, chat, from, user, arg, r)
 	}
 	if user == nil {
-		r.say(chat, g.explain())
+		r.say(chat, g.explain(r))
 		return nil
 	}
 	actor := core.Actor{User: user, Channel: core.ChannelTelegram}
@@ -176,13 +196,13 @@ func (g *Gateway) onMessage(ctx context.Context, id int64, m *tele.Message, r *r
 	if text == "" {
 		text = strings.TrimSpace(m.Caption)
 	}
-	files, refusal := g.filesOf(m)
+	files, refusal := g.filesOf(m, r)
 	if refusal != "" {
 		r.say(chat, refusal)
 		return nil
 	}
 	if text == "" && len(files) == 0 {
-		r.say(chat, "I can take text, photos and documents only.")
+		r.say(chat, r.t("bot.unsupported"))
 		return nil
 	}
 	// A Telegram reply to a message of a ticket answers that ticket.
@@ -201,20 +221,21 @@ func (g *Gateway) onMessage(ctx context.Context, id int64, m *tele.Message, r *r
 	}
 	switch {
 	case d != nil && d.Step == stepTopic:
-		r.say(chat, "Please choose a topic with the buttons above, or send /cancel.")
+		r.say(chat, r.t("bot.choose_topic"))
 		return nil
 	case d != nil && d.Step == stepSubject:
 		subject, problem := checkSubject(text)
-		if problem != "" || len(files) > 0 {
-			if problem == "" {
-				problem = "Please send the subject as text; the files can come with the description."
-			}
-			r.say(chat, problem)
+		switch {
+		case problem != "":
+			r.say(chat, r.subjectProblem(text, problem))
+			return nil
+		case len(files) > 0:
+			r.say(chat, r.t("bot.subject_as_text"))
 			return nil
 		}
 		d.Subject, d.Step = subject, stepDescription
 		r.setDialogue(from, d)
-		r.say(chat, "Subject: "+subject+"\nNow describe the problem (text, a photo or a document).")
+		r.say(chat, r.tf("bot.subject_set", subject))
 		return nil
 	case d != nil && d.Step == stepDescription:
 		r.setDialogue(from, nil)
@@ -233,15 +254,15 @@ func (g *Gateway) askWhere(ctx context.Context, chat, from int64, actor core.Act
 	if err != nil {
 		return err
 	}
-	rows := [][]button{{{Text: "New ticket", Data: "new"}}}
+	rows := [][]button{{{Text: r.t("bot.button_new"), Data: "new"}}}
 	for _, t := range open {
-		rows = append(rows, []button{{Text: fmt.Sprintf("Reply to #%d %s", t.ID, cut(t.Subject, 40)), Data: "pick:" + itoa(t.ID)}})
+		rows = append(rows, []button{{Text: r.tf("bot.button_pick", t.ID, cut(t.Subject, 40)), Data: "pick:" + itoa(t.ID)}})
 	}
-	rows = append(rows, []button{{Text: "Cancel", Data: "cancel"}})
+	rows = append(rows, []button{{Text: r.t("bot.button_cancel"), Data: "cancel"}})
 	r.setDialogue(from, &d)
-	q := "Is this a new ticket?"
+	q := r.t("bot.ask_new")
 	if len(open) > 0 {
-		q = "Is this a new ticket, or a reply to one of your open tickets?"
+		q = r.t("bot.ask_new_or_reply")
 	}
 	r.answers = append(r.answers, message{chat: chat, text: q, buttons: rows})
 	return nil

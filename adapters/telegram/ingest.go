@@ -2,7 +2,6 @@ package telegram
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -32,13 +31,13 @@ func (g *Gateway) ingest(ctx context.Context, chat, from int64, actor core.Actor
 		// The pipeline would open a new ticket for a ticket the sender may not see; in a
 		// chat that names the ticket explicitly, that is a mistake to point out instead.
 		if _, err := g.svc.VisibleTicket(ctx, actor, d.ticket); core.ErrorCode(err) == core.ENOTFOUND {
-			answer(notFound(d.ticket), 0)
+			answer(r.notFound(d.ticket), 0)
 			return nil
 		} else if err != nil {
 			return err
 		}
 	}
-	atts, refusal := g.download(d.files)
+	atts, refusal := g.download(d.files, r)
 	if refusal != "" {
 		answer(refusal, 0)
 		return nil
@@ -65,22 +64,21 @@ func (g *Gateway) ingest(ctx context.Context, chat, from int64, actor core.Actor
 	}
 	switch out.Result {
 	case gateway.ResultReply:
-		answer(fmt.Sprintf("Added to ticket #%d.", out.TicketID), out.TicketID)
+		answer(r.tf("bot.added", out.TicketID), out.TicketID)
 	case gateway.ResultTicket:
-		answer(fmt.Sprintf("Ticket #%d is open: %s\nWe will answer here. Reply to this message to add to it.", out.TicketID,
-			gateway.CleanSubject(d.subject)), out.TicketID)
+		answer(r.tf("bot.ticket_opened_now", out.TicketID, gateway.CleanSubject(d.subject)), out.TicketID)
 	case gateway.ResultFollowUp:
-		answer(fmt.Sprintf("Ticket #%d is closed, so your message opened a new ticket #%d that refers to it.\n"+
-			"Reply to this message to add to the new ticket.", d.ticket, out.TicketID), out.TicketID)
+		answer(r.tf("bot.follow_up", d.ticket, out.TicketID), out.TicketID)
 	default:
-		answer("Your message was not added: "+out.Reason, 0)
+		// The pipeline's reason is the desk's own words, like core's error messages.
+		answer(r.tf("bot.not_added", out.Reason), 0)
 	}
 	return nil
 }
 
 // filesOf lists a message's photo or document; a file over the limits refuses the whole
-// message, with the reason.
-func (g *Gateway) filesOf(m *tele.Message) ([]fileRef, string) {
+// message, with the reason in r's language.
+func (g *Gateway) filesOf(m *tele.Message, r *result) ([]fileRef, string) {
 	var f fileRef
 	switch {
 	case m.Document != nil:
@@ -96,7 +94,7 @@ func (g *Gateway) filesOf(m *tele.Message) ([]fileRef, string) {
 	if f.ID == "" {
 		return nil, ""
 	}
-	if refusal := g.tooLarge(f, f.Size); refusal != "" {
+	if refusal := g.tooLarge(f, f.Size, r); refusal != "" {
 		return nil, refusal
 	}
 	return []fileRef{f}, ""
@@ -104,38 +102,39 @@ func (g *Gateway) filesOf(m *tele.Message) ([]fileRef, string) {
 
 func (g *Gateway) limit() int64 { return min(g.svc.MaxAttachmentBytes(), BotDownloadLimit) }
 
-// tooLarge says why a file of size is refused ("" if it is not).
-func (g *Gateway) tooLarge(f fileRef, size int64) string {
+// tooLarge says, in r's language, why a file of size is refused ("" if it is not).
+func (g *Gateway) tooLarge(f fileRef, size int64, r *result) string {
 	max := g.svc.MaxAttachmentBytes()
 	switch {
 	case size > max:
-		return fmt.Sprintf("The file %q (%s) is larger than the %s limit, so nothing was added. "+
-			"Please send a smaller file, or a link to it.", core.SafeFileName(f.Name), core.HumanBytes(size), core.HumanBytes(max))
+		return r.tf("bot.file_too_large", core.SafeFileName(f.Name), core.HumanBytes(size), core.HumanBytes(max))
 	case size > BotDownloadLimit:
-		return fmt.Sprintf("The file %q (%s) is larger than the %s Telegram lets bots download, so nothing was added. "+
-			"Please send a smaller file, or a link to it.", core.SafeFileName(f.Name), core.HumanBytes(size), core.HumanBytes(BotDownloadLimit))
+		return r.tf("bot.file_over_download", core.SafeFileName(f.Name), core.HumanBytes(size), core.HumanBytes(BotDownloadLimit))
 	}
 	return ""
 }
 
 // download fetches the files; a file that cannot be fetched refuses the message (it is
-// the sender's to send again, not an update to retry forever).
-func (g *Gateway) download(files []fileRef) ([]gateway.File, string) {
+// the sender's to send again, not an update to retry forever), with the reason in r's
+// language.
+func (g *Gateway) download(files []fileRef, r *result) ([]gateway.File, string) {
 	var out []gateway.File
 	for _, f := range files {
 		data, over, err := g.c.download(f.ID, g.limit())
 		if err != nil {
 			g.log.Warn("telegram file download failed", "err", err)
-			return nil, fmt.Sprintf("I could not fetch the file %q from Telegram, so nothing was added. Please send it again.", core.SafeFileName(f.Name))
+			return nil, r.tf("bot.file_not_fetched", core.SafeFileName(f.Name))
 		}
 		if over {
-			return nil, g.tooLarge(f, g.limit()+1)
+			return nil, g.tooLarge(f, g.limit()+1, r)
 		}
 		out = append(out, gateway.File{Name: f.Name, ContentType: f.MIME, Size: int64(len(data)), Data: data})
 	}
 	return out, ""
 }
 
+// describeFiles names a message's files in the ticket itself (its text or subject when it
+// has none), which the desk's staff read too; so it is not the sender's language.
 func describeFiles(files []fileRef) string {
 	if len(files) == 1 && strings.HasPrefix(files[0].MIME, "image/") {
 		return "photo"
@@ -146,18 +145,33 @@ func describeFiles(files []fileRef) string {
 	return "empty message"
 }
 
-// checkSubject validates a subject typed in the chat. Control characters and line
+// Problems checkSubject finds: the keys of their texts.
+const (
+	subjectEmpty   = "bot.subject_empty"
+	subjectTooLong = "bot.subject_too_long"
+)
+
+// checkSubject validates a subject typed in the chat: the subject, or "" and the problem
+// (subjectEmpty, subjectTooLong; subjectProblem words it). Control characters and line
 // separators become spaces: the API refuses them, but in a chat the customer's words are
 // kept and only made one line.
 func checkSubject(s string) (string, string) {
 	s = oneLine(s)
 	switch n := utf8.RuneCountInString(s); {
 	case n == 0:
-		return "", "The subject must not be empty. Please send it as text."
+		return "", subjectEmpty
 	case n > core.MaxSubjectChars:
-		return "", fmt.Sprintf("The subject is %d characters long; the limit is %d. Please send a shorter one.", n, core.MaxSubjectChars)
+		return "", subjectTooLong
 	}
 	return s, ""
+}
+
+// subjectProblem is the text, in r's language, of checkSubject's problem with s.
+func (r *result) subjectProblem(s, problem string) string {
+	if problem == subjectTooLong {
+		return r.tf(problem, utf8.RuneCountInString(oneLine(s)), core.MaxSubjectChars)
+	}
+	return r.t(problem)
 }
 
 // subjectOf makes a subject from a message's first line.

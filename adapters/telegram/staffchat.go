@@ -24,23 +24,24 @@ func (g *Gateway) onStaffMessage(ctx context.Context, id int64, m *tele.Message,
 	if err != nil {
 		return err
 	}
+	// The staff user's language, else the desk's: a group chat tells nothing of a stranger.
+	r.language = g.language(user, nil)
 	answer := func(text string) {
 		r.answers = append(r.answers, message{chat: chat, text: text, replyTo: m.ID})
 	}
 	switch {
 	case user == nil:
-		answer("Your Telegram account is not linked to a staff user, so this was not added to ticket #" + itoa(ticket) +
-			". Link it from the panel (POST /api/Telegram/Link) and send /start <code> to the bot in a private chat.")
+		answer(r.tf("bot.staff_not_linked", ticket))
 		return nil
 	case !user.Role.IsStaff():
-		answer("Only staff can answer tickets from this chat; this was not added to ticket #" + itoa(ticket) + ".")
+		answer(r.tf("bot.staff_only", ticket))
 		return nil
 	}
 	text := strings.TrimSpace(m.Text)
 	if text == "" {
 		text = strings.TrimSpace(m.Caption)
 	}
-	files, refusal := g.filesOf(m)
+	files, refusal := g.filesOf(m, r)
 	if refusal != "" {
 		answer(refusal)
 		return nil

@@ -43,6 +43,12 @@ type Options struct {
 	StaffChatID int64
 	// DeskName names the desk in the bot's explanations ("Support" if empty).
 	DeskName string
+	// DefaultLanguage is the desk's language ([notify] default_language, a BCP 47 tag; ""
+	// is English). The bot answers in it a linked user who has no language of their own
+	// (or one not shipped), and anyone in the staff chat who is not a linked user. A
+	// Telegram user not linked yet is answered in their Telegram client's language when it
+	// is shipped, else in this one.
+	DefaultLanguage string
 	// PollTimeout is the long-poll's timeout (default 25 s); RetryDelay the pause after a
 	// failed poll or update, doubling up to a minute (default 1 s); IdleDelay the pause
 	// after an empty answer that came back early (default 500 ms).

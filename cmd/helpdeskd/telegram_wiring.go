@@ -29,8 +29,10 @@ func (m *Main) openTelegram(ctx context.Context) error {
 		APIURL:      cfg.APIURL,
 		StaffChatID: cfg.StaffChatID,
 		DeskName:    name,
-		Logger:      m.Logger.With("part", "telegram"),
-		OnState:     func(up bool) { m.Metrics.SetConnected("telegram", up) },
+		// The bot speaks the user's language, else the desk's.
+		DefaultLanguage: m.Config.Notify.DefaultLanguage,
+		Logger:          m.Logger.With("part", "telegram"),
+		OnState:         func(up bool) { m.Metrics.SetConnected("telegram", up) },
 	})
 	if err != nil {
 		return err
