@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
 # Starts and stops a real mail stack on loopback for helpdeskd's integration tests (see
-# /work/shared/MAILSTACK.md): Dovecot (IMAP without TLS, LMTP) from a config in DIR, and the
-# machine's Postfix accepting SMTP on a free 127.0.0.1 port and delivering every
-# @helpdesk.test address to Dovecot over LMTP.
+# docs/testing.md): Dovecot (IMAP without TLS, LMTP) from a config in DIR, and a Postfix
+# instance of its own, also configured in DIR (DIR/postfix/main.cf and master.cf), accepting
+# SMTP on a free 127.0.0.1 port and delivering every @helpdesk.test address to that Dovecot
+# over LMTP.
 #
 #   scripts/mailstack.sh start DIR   install what is missing, (re)start, write and print DIR/env
-#   scripts/mailstack.sh stop DIR    stop Dovecot (of DIR) and Postfix
+#   scripts/mailstack.sh stop DIR    stop the Dovecot and the Postfix of DIR
 #
 # DIR/env exports HELPDESKD_TEST_IMAP_ADDR, HELPDESKD_TEST_SMTP_ADDR (Postfix),
 # HELPDESKD_TEST_LMTP_ADDR, HELPDESKD_TEST_MAIL_DOMAIN and HELPDESKD_TEST_MAIL_DIR. The users
 # support, ann, bob, cat, dan, staff, staff2, eve and mallory have the password <name>-pass.
 #
-# Needs root (apt-get, Postfix is system-wide, Dovecot switches to the mail user). Running
-# start twice, or on a DIR left over from an earlier run, restarts cleanly with empty
-# mailboxes and new ports. Postfix is configured idempotently with postconf; nothing else of
-# the machine's mail set-up is changed or restored.
+# Needs root (apt-get; Postfix's master and Dovecot start as root and switch to the postfix
+# and mail users). Running start twice, or on a DIR left over from an earlier run, restarts
+# cleanly with empty mailboxes and new ports. Every file and process of a stack belongs to its
+# DIR: stacks in different DIRs run side by side (two test runs on one machine), and the
+# machine's own Postfix (/etc/postfix) is neither changed nor started or stopped.
 set -euo pipefail
 
 readonly DOMAIN=helpdesk.test
 readonly USERS="support ann bob cat dan staff staff2 eve mallory"
 readonly PACKAGES="dovecot-imapd dovecot-lmtpd postfix"
 readonly MESSAGE_SIZE_LIMIT=52428800 # 50 MiB
-readonly POSTFIX_LOG=/var/log/postfix.log # must be under /var (MAILSTACK.md, first trap)
-readonly READY_TIMEOUT=20                 # seconds to wait for the listeners
+readonly READY_TIMEOUT=20            # seconds to wait for the listeners
 
 say() { printf 'mailstack: %s\n' "$*" >&2; }
 
@@ -40,7 +41,7 @@ fail() {
 	for log in "$@"; do
 		case $log in
 		dovecot) log=${DIR:-}/dovecot.log ;;
-		postfix) log=$POSTFIX_LOG ;;
+		postfix) log=${DIR:-}/postfix.log ;;
 		esac
 		if [ -s "$log" ]; then
 			say "--- tail of $log"
@@ -50,15 +51,23 @@ fail() {
 	exit 1
 }
 
-# run_dir is Dovecot's base_dir, which holds its sockets: in DIR, unless DIR is so long that
-# the socket paths would pass the 108-byte limit of unix sockets.
-run_dir() {
+# socket_dir name prints where a directory that holds unix sockets goes: DIR/name, unless DIR
+# is so long that the socket paths would pass the 108-byte limit of unix sockets; then a
+# directory in /tmp named after DIR's checksum, so it is still DIR's own.
+socket_dir() {
 	if [ "${#DIR}" -le 60 ]; then
-		echo "$DIR/run"
+		echo "$DIR/$1"
 	else
-		echo "/tmp/mailstack-run-$(printf %s "$DIR" | cksum | cut -d' ' -f1)"
+		echo "/tmp/mailstack-$1-$(printf %s "$DIR" | cksum | cut -d' ' -f1)"
 	fi
 }
+
+# run_dir is Dovecot's base_dir, which holds its sockets.
+run_dir() { socket_dir run; }
+
+# postfix_queue is the queue_directory of DIR's Postfix, which holds its sockets, its PID file
+# and its mail.
+postfix_queue() { socket_dir postfix-queue; }
 
 installed() {
 	local p
@@ -238,50 +247,102 @@ start_dovecot() {
 	dovecot -c "$DIR/dovecot.conf" >>"$DIR/dovecot.log" 2>&1 || fail "dovecot -c $DIR/dovecot.conf" dovecot
 }
 
-configure_postfix() {
-	local smtp_port=$1 lmtp_port=$2 svc
-	postconf -e \
-		'inet_interfaces = loopback-only' 'inet_protocols = ipv4' \
-		'myhostname = mx.helpdesk.test' 'mydestination = localhost' \
-		"virtual_mailbox_domains = $DOMAIN" "virtual_transport = lmtp:inet:127.0.0.1:$lmtp_port" \
-		'mynetworks = 127.0.0.0/8' 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination' \
-		"maillog_file = $POSTFIX_LOG" 'smtpd_tls_security_level = none' 'recipient_delimiter = +' \
-		"message_size_limit = $MESSAGE_SIZE_LIMIT" \
-		'mailbox_size_limit = 0' 'virtual_mailbox_limit = 0' ||
-		fail "postconf -e" postfix
-	# mailbox_size_limit and virtual_mailbox_limit must not be below message_size_limit, or
-	# Postfix refuses to start: 0 is "no limit".
+# pf runs the postfix command on DIR's instance.
+pf() { postfix -c "$DIR/postfix" "$@"; }
 
-	# Replace, not add to, the listener of an earlier run (its port differs), and turn off
-	# the port 25 listener.
-	for svc in $(postconf -M 2>/dev/null | awk '$1 ~ /^127\.0\.0\.1:[0-9]+$/ && $2 == "inet" {print $1 "/inet"}'); do
-		if [ "$svc" != "127.0.0.1:$smtp_port/inet" ]; then
-			postconf -MX "$svc"
-		fi
-	done
-	postconf -MX 'smtp/inet' 2>/dev/null || true
-	# No chroot: a bare "postfix start" does not copy the files a chrooted smtpd wants.
-	postconf -M "127.0.0.1:$smtp_port/inet=127.0.0.1:$smtp_port inet n - n - - smtpd" ||
-		fail "postconf -M smtpd listener" postfix
-	if [ ! -f /etc/aliases.db ] && [ -f /etc/aliases ]; then
-		newaliases >/dev/null 2>&1 || true
+stop_postfix() {
+	# A DIR without a config has no Postfix of its own to stop.
+	if [ -f "$DIR/postfix/main.cf" ] && pf status >/dev/null 2>&1; then
+		pf stop >/dev/null 2>&1 || say "postfix -c $DIR/postfix stop failed"
 	fi
+}
+
+# write_postfix_config writes DIR's Postfix: Postfix's defaults, except what the tests need.
+# Running as root, postfix -c needs no alternate_config_directories in /etc/postfix/main.cf:
+# Postfix checks that list only for callers that are not root.
+write_postfix_config() {
+	local smtp_port=$1 lmtp_port=$2
+	mkdir -p "$DIR/postfix"
+	cat >"$DIR/postfix/main.cf" <<-EOF
+		# Written by scripts/mailstack.sh: a throw-away Postfix for helpdeskd's tests.
+		compatibility_level = 3.6
+		queue_directory = $(postfix_queue)
+		data_directory = $DIR/postfix-data
+		# Where the package's postfix-files and dynamicmaps.cf are (its built-in default), so
+		# that postfix check finds them whatever the machine's main.cf says.
+		meta_directory = $(postconf -dh meta_directory)
+		inet_interfaces = 127.0.0.1
+		inet_protocols = ipv4
+		myhostname = mx.$DOMAIN
+		mydestination = localhost
+		# Nothing leaves the machine: only $DOMAIN is delivered, to DIR's Dovecot.
+		default_transport = error
+		relay_transport = error
+		virtual_mailbox_domains = $DOMAIN
+		virtual_transport = lmtp:inet:127.0.0.1:$lmtp_port
+		mynetworks = 127.0.0.0/8
+		smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+		smtpd_tls_security_level = none
+		recipient_delimiter = +
+		# No /etc/aliases: mail for localhost is not part of the tests.
+		alias_maps =
+		alias_database =
+		message_size_limit = $MESSAGE_SIZE_LIMIT
+		# Must not be below message_size_limit, or Postfix refuses to start: 0 is no limit.
+		mailbox_size_limit = 0
+		virtual_mailbox_limit = 0
+		# There is no syslog here; postlogd writes this file (the postlog service below).
+		maillog_file = $DIR/postfix.log
+		maillog_file_prefixes = $DIR
+	EOF
+	# Only the listener of this run, no port 25. No chroot (the n in the fifth column): the
+	# chroot would need copies of the files the daemons read.
+	cat >"$DIR/postfix/master.cf" <<-EOF
+		# Written by scripts/mailstack.sh. service type private unpriv chroot wakeup maxproc command
+		127.0.0.1:$smtp_port inet n - n - - smtpd
+		pickup     unix  n - n 60    1 pickup
+		cleanup    unix  n - n -     0 cleanup
+		qmgr       unix  n - n 300   1 qmgr
+		rewrite    unix  - - n -     - trivial-rewrite
+		bounce     unix  - - n -     0 bounce
+		defer      unix  - - n -     0 bounce
+		trace      unix  - - n -     0 bounce
+		verify     unix  - - n -     1 verify
+		flush      unix  n - n 1000? 0 flush
+		proxymap   unix  - - n -     - proxymap
+		proxywrite unix  - - n -     1 proxymap
+		smtp       unix  - - n -     - smtp
+		relay      unix  - - n -     - smtp
+		showq      unix  n - n -     - showq
+		error      unix  - - n -     - error
+		retry      unix  - - n -     - error
+		discard    unix  - - n -     - discard
+		local      unix  - n n -     - local
+		virtual    unix  - n n -     - virtual
+		lmtp       unix  - - n -     - lmtp
+		anvil      unix  - - n -     1 anvil
+		scache     unix  - - n -     1 scache
+		postlog    unix-dgram n - n - 1 postlogd
+	EOF
 }
 
 start_postfix() {
-	touch "$POSTFIX_LOG"
-	if postfix status >/dev/null 2>&1; then
-		postfix reload >/dev/null 2>&1 || fail "postfix reload" postfix
-	else
-		# A failed start may say nothing (MAILSTACK.md, first trap): check first, so the
-		# reason is printed.
-		postfix check >&2 || fail "postfix check" postfix
-		postfix start >/dev/null 2>&1 || fail "postfix start" postfix
-	fi
+	local smtp_port=$1 lmtp_port=$2
+	stop_postfix
+	# A stale DIR: start from an empty queue. data_directory is left for Postfix to create:
+	# it must belong to the postfix user, and postfix start makes it so.
+	rm -rf "$DIR/postfix" "$(postfix_queue)" "$DIR/postfix-data" "$DIR/postfix.log"
+	mkdir -p "$(postfix_queue)"
+	write_postfix_config "$smtp_port" "$lmtp_port"
+	touch "$DIR/postfix.log"
+	# A failed start may say nothing on the terminal: check first (it also creates the queue's
+	# subdirectories, owned by postfix and postdrop), so the reason is printed.
+	pf check >&2 || fail "postfix -c $DIR/postfix check" postfix
+	pf start >/dev/null 2>&1 || fail "postfix -c $DIR/postfix start" postfix
 }
 
 cmd_start() {
-	[ "$(id -u)" -eq 0 ] || fail "must run as root (Postfix is system-wide)"
+	[ "$(id -u)" -eq 0 ] || fail "must run as root (Postfix and Dovecot switch users)"
 	install_packages
 	mkdir -p "$DIR"
 	DIR=$(cd "$DIR" && pwd)
@@ -292,8 +353,7 @@ cmd_start() {
 	[ -n "$smtp_port" ] || fail "no free ports"
 
 	start_dovecot "$imap_port" "$lmtp_port"
-	configure_postfix "$smtp_port" "$lmtp_port"
-	start_postfix
+	start_postfix "$smtp_port" "$lmtp_port"
 
 	wait_ready "Dovecot IMAP" "$imap_port" "* OK" dovecot
 	wait_ready "Dovecot LMTP" "$lmtp_port" "220" dovecot
@@ -313,12 +373,12 @@ cmd_stop() {
 	if [ -d "$DIR" ]; then
 		DIR=$(cd "$DIR" && pwd)
 		stop_dovecot
-		if [ "$(run_dir)" != "$DIR/run" ]; then
-			rm -rf "$(run_dir)"
+		if command -v postfix >/dev/null; then
+			stop_postfix
 		fi
-	fi
-	if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then
-		postfix stop >/dev/null 2>&1 || say "postfix stop failed"
+		if [ "$(run_dir)" != "$DIR/run" ]; then
+			rm -rf "$(run_dir)" "$(postfix_queue)"
+		fi
 	fi
 }
 

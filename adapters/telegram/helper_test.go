@@ -85,6 +85,9 @@ type emu struct {
 	url   string
 	token string
 
+	// ticketOf is the ticket the bot recorded for one of its messages, 0 for none yet.
+	ticketOf func(chat, message int64) int64
+
 	mu      sync.Mutex
 	history map[int64][]botMsg // every bot message seen, per chat
 	read    map[int64]int      // how many of them expect has consumed
@@ -137,6 +140,15 @@ func (e *emu) say(u tgUser, text string, extra map[string]any) {
 // replyTo answers a bot message with a Telegram reply.
 func (e *emu) replyTo(u tgUser, to botMsg, text string, extra map[string]any) {
 	e.t.Helper()
+	// The bot records which ticket a message of its belongs to once Telegram has answered
+	// the send, a moment after the message reached the chat; a user cannot answer sooner
+	// than they see it, the test can. So wait for the record, as a user's reading does.
+	eventually(e.t, expectWait, func() error {
+		if e.ticketOf(to.Chat, to.ID) == 0 {
+			return fmt.Errorf("chat %d: bot message %d (%q) belongs to no ticket", to.Chat, to.ID, to.Text)
+		}
+		return nil
+	})
 	m := map[string]any{"reply_to_message": map[string]any{"message_id": to.ID, "text": to.Text,
 		"chat": map[string]any{"id": u.Chat, "type": u.ChatType}, "from": map[string]any{"id": 666, "is_bot": true, "first_name": "Bot"}}}
 	for k, v := range extra {
@@ -202,37 +214,22 @@ const expectWait = 30 * time.Second
 // expect waits for the next bot message to chat and checks that it contains want.
 func (e *emu) expect(chat int64, want string) botMsg {
 	e.t.Helper()
-	deadline := time.Now().Add(expectWait)
-	for {
+	var m botMsg
+	eventually(e.t, expectWait, func() error {
 		e.fetch(chat)
 		e.mu.Lock()
-		if e.read[chat] < len(e.history[chat]) {
-			m := e.history[chat][e.read[chat]]
-			e.read[chat]++
-			e.mu.Unlock()
-			if !strings.Contains(m.Text, want) {
-				e.t.Fatalf("chat %d: bot said %q, want it to contain %q", chat, m.Text, want)
-			}
-			return m
+		defer e.mu.Unlock()
+		if e.read[chat] == len(e.history[chat]) {
+			return fmt.Errorf("chat %d: no bot message containing %q", chat, want)
 		}
-		e.mu.Unlock()
-		if time.Now().After(deadline) {
-			e.t.Fatalf("chat %d: no bot message containing %q within %s", chat, want, expectWait)
-		}
-		time.Sleep(20 * time.Millisecond)
+		m = e.history[chat][e.read[chat]]
+		e.read[chat]++
+		return nil
+	})
+	if !strings.Contains(m.Text, want) {
+		e.t.Fatalf("chat %d: bot said %q, want it to contain %q", chat, m.Text, want)
 	}
-}
-
-// quiet checks that the bot sends nothing more to chat for a moment.
-func (e *emu) quiet(chat int64) {
-	e.t.Helper()
-	time.Sleep(300 * time.Millisecond)
-	e.fetch(chat)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.read[chat] < len(e.history[chat]) {
-		e.t.Fatalf("chat %d: unexpected bot message %q", chat, e.history[chat][e.read[chat]].Text)
-	}
+	return m
 }
 
 // testLog sends the gateway's log to the test's, and fails the test on a line that holds
@@ -336,6 +333,13 @@ func newDesk(t *testing.T, apiURL string, maxBytes int64) *desk {
 		}}))
 	t.Cleanup(d.api.Close)
 	d.e = &emu{t: t, url: apiURL, token: token, history: map[int64][]botMsg{}, read: map[int64]int{}}
+	d.e.ticketOf = func(chat, message int64) int64 {
+		id, err := d.db.TelegramMessageTicket(ctx, chat, message)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
 	d.opts = telegram.Options{Token: token, APIURL: apiURL, StaffChatID: staffChat, DeskName: "Example Hosting",
 		PollTimeout: time.Second, RetryDelay: 50 * time.Millisecond, IdleDelay: 20 * time.Millisecond,
 		Pace: telegram.Pace{PerChat: time.Millisecond, PerGroup: time.Millisecond, Overall: time.Microsecond},

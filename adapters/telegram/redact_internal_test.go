@@ -11,30 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"helpdeskd/adapters/telegram/telegramtest"
 	"helpdeskd/gateway"
 )
 
 const secretToken = "5012345678:AAH-secretPart_xyz"
-
-// dropper accepts connections and closes them at once: a Bot API that drops the line.
-func dropper(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
 
 // closedPort is an address nothing listens on.
 func closedPort(t *testing.T) string {
@@ -92,7 +73,7 @@ func TestClient_ErrorsNeverCarryTheToken(t *testing.T) {
 				t.Errorf("a network error must be retried: %v", err)
 			}
 		}},
-		{"connection dropped", dropper, func(t *testing.T, err error) {
+		{"connection dropped", func(t *testing.T) string { return telegramtest.Dropping(t) }, func(t *testing.T, err error) {
 			var ue *url.Error
 			if !errors.As(err, &ue) {
 				t.Errorf("want a *url.Error, got %T %v", err, err)

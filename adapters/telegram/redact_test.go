@@ -2,12 +2,13 @@ package telegram_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"helpdeskd/adapters/telegram/telegramtest"
 )
 
 // captured keeps what the gateway logged, and passes it on to the test's log (which fails
@@ -35,21 +36,7 @@ func (c *captured) String() string {
 // URL, …/bot<TOKEN>/method) reach the log and the notification's lastError, which any
 // staff user reads through GET /api/staff/Notification, without the token.
 func TestTransportError_TokenNeitherLoggedNorInLastError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	d := newDesk(t, "http://"+ln.Addr().String(), 0)
+	d := newDesk(t, telegramtest.Dropping(t), 0)
 	logs := &captured{testLog: testLog{t: t, secrets: []string{d.token}}}
 	d.opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d.start()
@@ -59,8 +46,7 @@ func TestTransportError_TokenNeitherLoggedNorInLastError(t *testing.T) {
 		t.Fatalf("create ticket: %d", code)
 	}
 	var lastError string
-	deadline := time.Now().Add(10 * time.Second)
-	for lastError == "" {
+	eventually(t, expectWait, func() error {
 		var list []struct {
 			Channel   string  `json:"channel"`
 			LastError *string `json:"lastError"`
@@ -71,13 +57,11 @@ func TestTransportError_TokenNeitherLoggedNorInLastError(t *testing.T) {
 		for _, n := range list {
 			if n.Channel == "telegram" && n.LastError != nil {
 				lastError = *n.LastError
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no telegram notification with a last error: %+v", list)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("no telegram notification with a last error: %+v", list)
+	})
 	d.stop()
 
 	secret := d.token[strings.IndexByte(d.token, ':')+1:]

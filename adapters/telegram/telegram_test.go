@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"helpdeskd/adapters/telegram"
+	"helpdeskd/adapters/telegram/telegramtest"
 	"helpdeskd/core"
 	"helpdeskd/gateway"
 )
@@ -94,20 +95,14 @@ func TestStaffChat_PostsNewTicketAndStaffReplyReachesCustomer(t *testing.T) {
 	d.e.replyTo(inStaffChat(samTG), post, "We are on it.", nil)
 	d.e.expect(staffChat, fmt.Sprintf("Added to ticket #%d", id))
 	got := d.e.expect(annTG.Chat, "We are on it.")
-	deadline := time.Now().Add(expectWait)
-	for {
-		found := false
+	eventually(t, expectWait, func() error {
 		for _, o := range d.emails.to("ann@customer.test") {
-			found = found || o.Kind == core.NotifyStaffReply && strings.Contains(o.Text, "We are on it.")
+			if o.Kind == core.NotifyStaffReply && strings.Contains(o.Text, "We are on it.") {
+				return nil
+			}
 		}
-		if found {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no email with the staff reply to the customer")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return errors.New("no email with the staff reply to the customer")
+	})
 	tk := d.ticket("ann", 1, id)
 	if m := tk.Messages[len(tk.Messages)-1]; m.Author != core.AuthorStaff || m.Channel != core.ChannelTelegram || m.Message != "We are on it." {
 		t.Fatalf("staff reply stored as %+v", m)
@@ -123,12 +118,12 @@ func TestStaffChat_PostsNewTicketAndStaffReplyReachesCustomer(t *testing.T) {
 // API. The emulator has no getFile nor file downloads: the in-process fake serves those two
 // and passes everything else on to the emulator.
 func TestPhoto_BecomesDownloadableAttachment(t *testing.T) {
-	f := newFakeAPI(t, emulatorURL(t))
+	f := telegramtest.New(t, telegramtest.Options{Emulator: emulatorURL(t)})
 	d := newDesk(t, f.URL(), 0)
 	d.start()
 	d.link("ann", 1, annTG)
 	photo := bytes.Repeat([]byte("\x89PNG-not-really "), 500)
-	f.addFile("photo-large", photo)
+	f.AddFile("photo-large", photo)
 
 	d.e.say(annTG, "/new Broken page", nil)
 	d.e.expect(annTG.Chat, "Now describe the problem")
@@ -322,7 +317,7 @@ func TestDialogue_SurvivesRestart(t *testing.T) {
 // for every update. The emulator hands out each update only once whatever the offset, so
 // this runs against the in-process fake, which redelivers from the offset as Telegram does.
 func TestCrash_BetweenCommitAndAck_AppliesEachUpdateOnce(t *testing.T) {
-	f := newFakeAPI(t, "")
+	f := telegramtest.New(t, telegramtest.Options{})
 	d := newDesk(t, f.URL(), 0)
 	code, _, err := d.svc.CreateTelegramLink(ctx, core.Actor{User: mustUser(t, d, 1), Channel: core.ChannelAPI})
 	if err != nil {
@@ -333,11 +328,11 @@ func TestCrash_BetweenCommitAndAck_AppliesEachUpdateOnce(t *testing.T) {
 			"from": map[string]any{"id": annTG.ID, "first_name": "Ann"}, "chat": map[string]any{"id": annTG.Chat, "type": "private"}}
 		return map[string]any{"message": m}
 	}
-	var last int
+	var last int64
 	for i, text := range []string{"/start " + code, "/new First", "first description", "/new Second", "second description", "a loose message"} {
 		u := msg(text)
 		u["message"].(map[string]any)["message_id"] = 100 + i
-		last = f.push(u)
+		last = f.Push(u)
 	}
 
 	seen := map[int64]bool{}
@@ -362,27 +357,30 @@ func TestCrash_BetweenCommitAndAck_AppliesEachUpdateOnce(t *testing.T) {
 		})
 		done := make(chan struct{})
 		go func() { gw.Run(runCtx); close(done) }()
-		finished := false
-		for !finished {
+		// The round ends with the kill, or with every update finished.
+		eventually(t, expectWait, func() error {
 			select {
 			case <-killed:
-				finished = true
-			case <-time.After(20 * time.Millisecond):
-				off, err := d.db.TelegramOffset(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				finished = off == int64(last)+1
+				return nil
+			default:
 			}
-		}
+			off, err := d.db.TelegramOffset(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if off != last+1 {
+				return fmt.Errorf("round %d: no kill, and the offset is %d, want %d", round, off, last+1)
+			}
+			return nil
+		})
 		kill()
 		<-done
 		gw.Close()
-		if off, _ := d.db.TelegramOffset(ctx); off == int64(last)+1 {
+		if off, _ := d.db.TelegramOffset(ctx); off == last+1 {
 			break
 		}
 	}
-	if len(seen) != last {
+	if int64(len(seen)) != last {
 		t.Fatalf("%d updates crashed once each, want %d", len(seen), last)
 	}
 	var descs []string
@@ -396,7 +394,7 @@ func TestCrash_BetweenCommitAndAck_AppliesEachUpdateOnce(t *testing.T) {
 	}
 	// Each answer was sent once: after the finish, never before.
 	var opened int
-	for _, s := range f.sentTo(annTG.Chat) {
+	for _, s := range f.SentTo(annTG.Chat) {
 		if strings.Contains(s.Text, "is open:") {
 			opened++
 		}
@@ -451,7 +449,7 @@ func TestSplit(t *testing.T) {
 // The Sender against the in-process fake, for what the emulator cannot produce: a 429
 // with retry_after and a user who blocked the bot.
 func TestSender_RateLimitsBlockedUsersAndLongTexts(t *testing.T) {
-	f := newFakeAPI(t, "")
+	f := telegramtest.New(t, telegramtest.Options{})
 	d := newDesk(t, f.URL(), 0)
 	d.opts.Pace = telegram.Pace{PerChat: 50 * time.Millisecond, PerGroup: 50 * time.Millisecond, Overall: time.Millisecond}
 	gw, err := telegram.New(d.svc, d.pipe, d.db, d.opts)
@@ -472,7 +470,7 @@ func TestSender_RateLimitsBlockedUsersAndLongTexts(t *testing.T) {
 		if err := s.Send(ctx, out); err != nil {
 			t.Fatal(err)
 		}
-		sent := f.sentTo(42)
+		sent := f.SentTo(42)
 		if len(sent) != 2 || !strings.Contains(string(sent[1].Markup), "reply:") || strings.Contains(string(sent[0].Markup), "reply:") {
 			t.Fatalf("sent %+v", sent)
 		}
@@ -483,7 +481,7 @@ func TestSender_RateLimitsBlockedUsersAndLongTexts(t *testing.T) {
 		}
 	})
 	t.Run("429 is a RetryAfterError", func(t *testing.T) {
-		f.failNext(43, fakeFailure{Code: 429, Description: "Too Many Requests: retry after 7", RetryAfter: 7})
+		f.FailNext(43, telegramtest.Failure{Code: 429, Description: "Too Many Requests: retry after 7", RetryAfter: 7})
 		o := out
 		o.To, o.Text = "43", "short"
 		err := s.Send(ctx, o)
@@ -494,13 +492,13 @@ func TestSender_RateLimitsBlockedUsersAndLongTexts(t *testing.T) {
 	})
 	t.Run("429 in the middle of a split text is waited out, no part twice", func(t *testing.T) {
 		// The first part goes through; the second meets a 429 of 1 s.
-		f.failNext(44, fakeFailure{}, fakeFailure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1})
+		f.FailNext(44, telegramtest.Failure{}, telegramtest.Failure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1})
 		o := out
 		o.To = "44"
 		if err := s.Send(ctx, o); err != nil {
 			t.Fatal(err)
 		}
-		if sent := f.sentTo(44); len(sent) != 2 {
+		if sent := f.SentTo(44); len(sent) != 2 {
 			t.Fatalf("%d parts sent, want 2", len(sent))
 		}
 	})
@@ -510,7 +508,7 @@ func TestSender_RateLimitsBlockedUsersAndLongTexts(t *testing.T) {
 			if chat == 46 {
 				code = 400
 			}
-			f.failNext(chat, fakeFailure{Code: code, Description: desc})
+			f.FailNext(chat, telegramtest.Failure{Code: code, Description: desc})
 			o := out
 			o.To, o.Text = strconv.FormatInt(chat, 10), "short"
 			if err := s.Send(ctx, o); !gateway.IsPermanent(err) {
@@ -522,13 +520,13 @@ func TestSender_RateLimitsBlockedUsersAndLongTexts(t *testing.T) {
 
 // A user who blocked the bot: the dispatcher marks the notification failed at once.
 func TestDispatcher_BlockedUserMarksNotificationFailed(t *testing.T) {
-	f := newFakeAPI(t, "")
+	f := telegramtest.New(t, telegramtest.Options{})
 	d := newDesk(t, f.URL(), 0)
 	code, _, _ := d.svc.CreateTelegramLink(ctx, core.Actor{User: mustUser(t, d, 1), Channel: core.ChannelAPI})
 	if _, err := d.svc.LinkTelegram(ctx, code, annTG.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.failNext(annTG.Chat, fakeFailure{Code: 403, Description: "Forbidden: bot was blocked by the user"})
+	f.FailNext(annTG.Chat, telegramtest.Failure{Code: 403, Description: "Forbidden: bot was blocked by the user"})
 	d.start()
 	tk, err := d.svc.CreateTicket(ctx, core.Actor{User: mustUser(t, d, 1), Channel: core.ChannelAPI},
 		core.NewTicket{AccountID: 1, Subject: "Help", Description: "opened in the panel"})
@@ -539,19 +537,15 @@ func TestDispatcher_BlockedUserMarksNotificationFailed(t *testing.T) {
 		core.NewReply{Body: "An answer Ann will not get on Telegram."}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, expectWait, func() error {
 		failed, err := d.db.Notifications(ctx, core.NotificationFailed, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(failed) == 1 && failed[0].Channel == core.ChannelTelegram && failed[0].TicketID == tk.ID && failed[0].Attempts == 1 &&
 			strings.Contains(failed[0].LastError, "blocked") {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("failed notifications: %+v", failed)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("failed notifications: %+v", failed)
+	})
 }

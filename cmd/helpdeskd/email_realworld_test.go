@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"helpdeskd/adapters/imap/imaptest"
+	"helpdeskd/core"
 )
 
 // staffMessage is a message as the staff detail shows it.
@@ -172,9 +173,15 @@ func TestEmail_RealWorldMailThroughTheDaemon(t *testing.T) {
 	if len(bounced) != 1 || bounced[0].Recipient != cat {
 		t.Errorf("bounced notifications %+v, want the confirmation to %s", bounced, cat)
 	}
-	time.Sleep(2 * time.Second) // what the dispatcher would send, it sends within this
-	// Cat's mailbox holds the two confirmations (the first ticket, the forward) and nothing
-	// else: no answer to the vacation reply, none to the bounce.
+	// Cat was sent the two confirmations (the first ticket, the forward) and nothing else: no
+	// answer to the vacation reply, none to the bounce. Every mail is processed, so once the
+	// outbox is empty it holds all that was ever queued for cat.
+	d.waitOutboxEmpty(t)
+	if out := d.decided(t, func(n core.Notification) bool { return n.Recipient == cat }); len(out) != 2 {
+		t.Errorf("%d notifications to the customer, want the two confirmations: %+v", len(out), out)
+	}
+	// And both reached the mailbox (Postfix delivers after the dispatcher is done with them).
+	imaptest.WaitFor(t, s, "cat", "INBOX", 2, mailWait)
 	if inbox := imaptest.Read(t, s, "cat", "INBOX"); len(inbox) != 2 {
 		for _, m := range inbox {
 			t.Logf("in cat's mailbox:\n%s", m.Raw)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -188,18 +189,16 @@ type apiTicket struct {
 // newest first.
 func (d *desk) waitTickets(t testing.TB, n int) []apiTicket {
 	t.Helper()
-	deadline := time.Now().Add(mailWait)
-	for {
-		var list []apiTicket
+	var list []apiTicket
+	eventually(t, mailWait, func() error {
+		list = nil
 		d.api(t, "GET", "/api/Ticket?accountId=1&pageSize=100", d.staffKey, nil, 200, &list)
-		if len(list) >= n {
-			return list
+		if len(list) < n {
+			return fmt.Errorf("%d tickets, want %d", len(list), n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d tickets after %s, want %d", len(list), mailWait, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	return list
 }
 
 func (d *desk) ticket(t *testing.T, id int64) apiTicket {
@@ -212,17 +211,15 @@ func (d *desk) ticket(t *testing.T, id int64) apiTicket {
 // waitMessages waits until ticket id has n messages.
 func (d *desk) waitMessages(t *testing.T, id int64, n int) apiTicket {
 	t.Helper()
-	deadline := time.Now().Add(mailWait)
-	for {
-		tk := d.ticket(t, id)
-		if len(tk.Messages) >= n {
-			return tk
+	var tk apiTicket
+	eventually(t, mailWait, func() error {
+		tk = d.ticket(t, id)
+		if len(tk.Messages) < n {
+			return fmt.Errorf("ticket %d has %d messages, want %d", id, len(tk.Messages), n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ticket %d has %d messages after %s, want %d", id, len(tk.Messages), mailWait, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	return tk
 }
 
 // received is a mail read back from a mailbox.
@@ -235,8 +232,8 @@ type received struct {
 // waitMail waits for a mail in user's INBOX whose subject contains want.
 func waitMail(t *testing.T, s imaptest.Server, user, want string) received {
 	t.Helper()
-	deadline := time.Now().Add(mailWait)
-	for {
+	var got received
+	eventually(t, mailWait, func() error {
 		for _, m := range imaptest.Read(t, s, user, "INBOX") {
 			msg, err := netmail.ReadMessage(bytes.NewReader(m.Raw))
 			if err != nil {
@@ -244,14 +241,50 @@ func waitMail(t *testing.T, s imaptest.Server, user, want string) received {
 			}
 			in, err := mail.Parse(m.Raw, mail.Options{})
 			if err == nil && strings.Contains(in.Subject, want) {
-				return received{header: msg.Header, in: in, raw: m.Raw}
+				got = received{header: msg.Header, in: in, raw: m.Raw}
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no mail %q for %s after %s", want, user, mailWait)
+		return fmt.Errorf("no mail %q for %s", want, user)
+	})
+	return got
+}
+
+// waitOutboxEmpty waits until no notification is pending. Called once the mails a test
+// delivered are in helpdesk/processed: the poller moves a mail only after its change is
+// committed, so whatever the mails queued is in the outbox by then, and once the outbox is
+// empty every notification has been decided (sent, bounced or failed).
+func (d *desk) waitOutboxEmpty(t testing.TB) {
+	t.Helper()
+	eventually(t, mailWait, func() error {
+		n, err := d.m.DB.OutboxDepth(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		if n > 0 {
+			return fmt.Errorf("%d notifications pending", n)
+		}
+		return nil
+	})
+}
+
+// decided lists the notifications that went out or were given up (sent, bounced, failed)
+// and match keep.
+func (d *desk) decided(t testing.TB, keep func(core.Notification) bool) []core.Notification {
+	t.Helper()
+	var out []core.Notification
+	for _, state := range []core.NotificationState{core.NotificationSent, core.NotificationBounced, core.NotificationFailed} {
+		list, err := d.m.DB.Notifications(context.Background(), state, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range list {
+			if keep(n) {
+				out = append(out, n)
+			}
+		}
 	}
+	return out
 }
 
 func mailCount(t *testing.T, s imaptest.Server, user, want string) int {
@@ -355,19 +388,14 @@ func TestEmail_EndToEnd(t *testing.T) {
 
 	// A staff reply through the API reaches the customer.
 	d.api(t, "POST", fmt.Sprintf("/api/staff/Ticket/%d/Reply", tk.ID), d.staffKey, map[string]any{"message": "We restarted the upstream; please check again."}, 201, nil)
-	staffMail := waitMail(t, s, "cat", tag+" Website down")
-	deadline := time.Now().Add(mailWait)
-	for !strings.Contains(staffMail.in.Text, "We restarted the upstream") {
-		if time.Now().After(deadline) {
-			t.Fatal("staff reply never reached the customer")
-		}
-		time.Sleep(200 * time.Millisecond)
+	eventually(t, mailWait, func() error {
 		for _, m := range imaptest.Read(t, s, "cat", "INBOX") {
 			if in, err := mail.Parse(m.Raw, mail.Options{}); err == nil && strings.Contains(in.Text, "We restarted the upstream") {
-				staffMail.in = in
+				return nil
 			}
 		}
-	}
+		return errors.New("staff reply not in the customer's mailbox")
+	})
 
 	// A staff member's reply by mail, to the reply address of their own alert, is a staff
 	// reply (one to the customer's address would not be: see TestEmail_ForgedStaffMail).
@@ -434,10 +462,17 @@ func TestEmail_NoLoopsAndUnknownSenders(t *testing.T) {
 		imaptest.Deliver(t, s.SMTPAddr, mallory, support, compose(mallory, support, "Free money", fmt.Sprintf("m%d-%s@mallory.test", i, run), "Click here."))
 	}
 
-	// Wait until the four mails are processed, then let the dispatcher have its turn.
+	// Wait until the four mails are processed and the dispatcher has decided whatever they
+	// queued: the outbox then says what went out, whether or not Postfix has delivered it yet.
 	imaptest.WaitFor(t, s, "support", "helpdesk/processed", 5, mailWait)
 	waitMail(t, s, "mallory", "Your message to Helpdesk")
-	time.Sleep(3 * time.Second) // let any wrongly queued notification go out before counting
+	d.waitOutboxEmpty(t)
+	if out := d.decided(t, func(n core.Notification) bool { return n.TicketID == tk.ID }); len(out) != 2 {
+		t.Errorf("%d notifications about the ticket, want the confirmation and the alert: %+v", len(out), out)
+	}
+	if out := d.decided(t, func(n core.Notification) bool { return n.Recipient == mallory }); len(out) != 1 {
+		t.Errorf("%d notifications to mallory, want 1: %+v", len(out), out)
+	}
 
 	if n := len(d.ticket(t, tk.ID).Messages); n != 1 {
 		t.Errorf("auto-reply was added to the ticket: %d messages", n)
@@ -542,20 +577,16 @@ func TestEmail_SMTPDownNotificationsRetried(t *testing.T) {
 	}
 	d.api(t, "POST", "/api/Ticket?accountId=1", d.catKey, map[string]any{"subject": "Outage " + run, "description": "x"}, 201, &created)
 	// Let a few attempts fail.
-	deadline := time.Now().Add(mailWait)
-	for {
+	eventually(t, mailWait, func() error {
 		n, err := d.m.DB.Due(context.Background(), time.Now().Add(time.Hour), 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(n) == 2 && n[0].Attempts >= 2 && n[1].Attempts >= 2 {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notifications not retried: %+v", n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("notifications not retried: %+v", n)
+	})
 	px.setDown(false)
 	tag := fmt.Sprintf("[#%d]", created.ID)
 	waitMail(t, s, "cat", tag+" Outage "+run)
@@ -604,13 +635,12 @@ func TestEmail_Kill9DuringIngest(t *testing.T) {
 	// Kill it part-way through, twice: each time 25 more tickets are in.
 	for kill := 0; kill < 2; kill++ {
 		at := countTickets(t, db) + batch/8
-		deadline := time.Now().Add(mailWait)
-		for countTickets(t, db) < at {
-			if time.Now().After(deadline) {
-				t.Fatalf("ingest stalled before %d tickets; log:\n%s", at, d.logs)
+		eventually(t, mailWait, func() error {
+			if n := countTickets(t, db); n < at {
+				return fmt.Errorf("ingest stalled at %d tickets, before %d; log:\n%s", n, at, d.logs)
 			}
-			time.Sleep(time.Millisecond)
-		}
+			return nil
+		})
 		d.cmd.Process.Kill()
 		d.cmd.Wait()
 		t.Logf("killed at %d tickets, %d of %d mails moved", countTickets(t, db), imaptest.Count(t, s, "support", "helpdesk/processed"), batch)
@@ -805,9 +835,12 @@ func TestEmail_IMAPUnreachableMidRun(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		imaptest.Append(t, s, "support", "INBOX", compose(cat, support, fmt.Sprint("During the cut ", i), fmt.Sprintf("during-%d-%s@cat.helpdesk.test", i, run), "two"))
 	}
-	if !eventually(func() bool { return !d.m.Poller.Connected() }) {
-		t.Fatal("the poller did not notice the cut")
-	}
+	eventually(t, mailWait, func() error {
+		if d.m.Poller.Connected() {
+			return errors.New("the poller did not notice the cut")
+		}
+		return nil
+	})
 	px.setDown(false)
 	list := d.waitTickets(t, 4)
 	seen := map[string]int{}
@@ -819,16 +852,4 @@ func TestEmail_IMAPUnreachableMidRun(t *testing.T) {
 			t.Errorf("%q is in %d tickets", subject, seen[subject])
 		}
 	}
-}
-
-// eventually polls cond for up to mailWait: a bound for a broken set-up, not a speed check.
-func eventually(cond func() bool) bool {
-	deadline := time.Now().Add(mailWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }

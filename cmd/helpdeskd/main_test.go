@@ -20,6 +20,10 @@ import (
 	"helpdeskd/config"
 )
 
+// daemonStart bounds the wait for a child daemon to answer: a bound for a broken start, not
+// a speed assertion.
+const daemonStart = 30 * time.Second
+
 // TestMain lets the test binary stand in for the helpdeskd binary: the crash tests run
 // it as a child process with this variable set, so they test the real main.
 func TestMain(m *testing.M) {
@@ -107,8 +111,29 @@ func TestCLI_ProvisioningAndErrors(t *testing.T) {
 type daemon struct {
 	cmd  *exec.Cmd
 	base string
-	logs *bytes.Buffer
+	logs *logBuffer
 }
+
+// logBuffer is the child's output. exec copies it in from a goroutine of its own while the
+// test reads it (to show the log in a failure), so both go through the mutex.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+func (b *logBuffer) String() string { return string(b.Bytes()) }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -124,7 +149,7 @@ func startDaemon(t *testing.T, cfg, addr string) *daemon {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "-config", cfg)
 	cmd.Env = append(os.Environ(), "HELPDESKD_TEST_AS_MAIN=1")
-	d := &daemon{cmd: cmd, base: "http://" + addr, logs: &bytes.Buffer{}}
+	d := &daemon{cmd: cmd, base: "http://" + addr, logs: &logBuffer{}}
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -139,18 +164,18 @@ func startDaemon(t *testing.T, cfg, addr string) *daemon {
 			cmd.Wait()
 		}
 	})
-	for i := 0; i < 200; i++ {
+	eventually(t, daemonStart, func() error {
 		resp, err := http.Get(d.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return d
-			}
+		if err != nil {
+			return fmt.Errorf("daemon did not come up: %v; log:\n%s", err, d.logs)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("daemon did not come up; log:\n%s", d.logs)
-	return nil
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("daemon did not come up: /healthz %d; log:\n%s", resp.StatusCode, d.logs)
+		}
+		return nil
+	})
+	return d
 }
 
 func provision(t *testing.T, cfg string) string {
@@ -314,24 +339,24 @@ func TestServe_DefaultsOnFreshDirectory(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "serve")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HELPDESKD_TEST_AS_MAIN=1", "HELPDESKD_SERVER_LISTEN="+addr)
-	var logs bytes.Buffer
+	var logs logBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var ready int
-	for i := 0; i < 200 && ready != 200; i++ {
-		time.Sleep(50 * time.Millisecond)
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			ready = resp.StatusCode
+	eventually(t, daemonStart, func() error {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return fmt.Errorf("not ready: %v; log:\n%s", err, logs.String())
 		}
-	}
-	if ready != 200 {
-		t.Fatalf("not ready; log:\n%s", logs.String())
-	}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("not ready: /readyz %d; log:\n%s", resp.StatusCode, logs.String())
+		}
+		return nil
+	})
 	if _, err := os.Stat(filepath.Join(dir, "data", "helpdeskd.db")); err != nil {
 		t.Fatalf("default database not under ./data: %v", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -199,13 +200,12 @@ func TestServe_SweepsUnreferencedBlobsAtStart(t *testing.T) {
 	}
 
 	runMain(t, cfg)
-	deadline := time.Now().Add(10 * time.Second)
-	for fileExists(path(orphan.Hash)) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if fileExists(path(orphan.Hash)) {
-		t.Fatal("the unreferenced blob is still there")
-	}
+	eventually(t, 10*time.Second, func() error {
+		if fileExists(path(orphan.Hash)) {
+			return errors.New("the unreferenced blob is still there")
+		}
+		return nil
+	})
 	if !fileExists(path(attached.Hash)) || !fileExists(path(raw.Hash)) {
 		t.Fatal("the sweep removed a referenced blob")
 	}

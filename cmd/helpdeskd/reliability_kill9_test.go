@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"helpdeskd/adapters/imap/imaptest"
 	"helpdeskd/adapters/sqlite"
+	"helpdeskd/adapters/telegram/telegramtest"
 	"helpdeskd/core"
 )
 
@@ -29,7 +29,7 @@ func longForm() bool { return os.Getenv(longEnv) == "1" }
 // TestReliability_Kill9UnderMixedLoad kills the daemon (a child process) with SIGKILL at a
 // random moment of each round while API clients create tickets, mails arrive in the support
 // mailbox (real Dovecot) and Telegram customers open tickets (the redelivering Bot API of
-// telegram_test.go: the emulator cannot replay an unconfirmed update). After the last round
+// telegramtest: the emulator cannot replay an unconfirmed update). After the last round
 // it restarts the daemon, lets it drain, and checks: every acknowledged API ticket, every
 // mail and every Telegram ticket present exactly once; every notification the tickets caused
 // delivered or marked failed, and each ticket's staff alert in the staff mailbox (through
@@ -44,9 +44,7 @@ func TestReliability_Kill9UnderMixedLoad(t *testing.T) {
 	if longForm() {
 		rounds = 20
 	}
-	api := &botAPI{}
-	tg := httptest.NewServer(api)
-	defer tg.Close()
+	api := telegramtest.New(t, telegramtest.Options{})
 
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -61,7 +59,7 @@ staff_emails = [%q]
 retry_delay = "200ms"
 max_retry_delay = "1s"
 max_attempts = 5
-`, tg.URL, s.Address("staff")))
+`, api.URL(), s.Address("staff")))
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +163,8 @@ max_attempts = 5
 				subject := fmt.Sprintf("tg u%d n%d", u, tgNext[u])
 				tgSubj = append(tgSubj, subject)
 				mu.Unlock()
-				api.push(int64(7000+u), "/new "+subject)
-				api.push(int64(7000+u), "description of "+subject)
+				api.PushMessage(telegramtest.Message{From: int64(7000 + u), Text: "/new " + subject})
+				api.PushMessage(telegramtest.Message{From: int64(7000 + u), Text: "description of " + subject})
 			}
 		}()
 		time.Sleep(time.Duration(300+rand.IntN(1200)) * time.Millisecond)
@@ -182,21 +180,17 @@ max_attempts = 5
 	// Restart and let everything drain: the mailbox, the updates, the outbox.
 	d := startDaemon(t, cfgPath, addr)
 	child := openChildDB(t, dbPath)
-	deadline := time.Now().Add(2 * mailWait)
-	for {
+	eventually(t, 2*mailWait, func() error {
 		var pending int
 		if err := child.QueryRow(`SELECT count(*) FROM notifications WHERE state = 'pending'`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
 		inbox := imaptest.Count(t, s, "support", "INBOX")
-		if inbox == 0 && api.pending() == 0 && pending == 0 {
-			break
+		if inbox == 0 && api.Pending() == 0 && pending == 0 {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not drained: %d mails in INBOX, %d updates, %d notifications pending; log:\n%s", inbox, api.pending(), pending, d.logs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Errorf("not drained: %d mails in INBOX, %d updates, %d notifications pending; log:\n%s", inbox, api.Pending(), pending, d.logs)
+	})
 
 	subjects := map[string]int{}
 	for _, subject := range listAll(t, d.base, staffKey) {
@@ -257,32 +251,25 @@ max_attempts = 5
 		sentAlerts = append(sentAlerts, id)
 	}
 	rows.Close()
-	var staffBox []string
-	deadline = time.Now().Add(mailWait)
-	for {
-		staffBox = staffBox[:0]
+	t.Logf("reliability kill9: %d rounds survived; inputs: %d API requests (%d acknowledged), %d mails, %d Telegram tickets; "+
+		"%d tickets, lost %d, duplicated %d; notifications: %d sent, %d failed, %d undecided",
+		rounds, apiSent.Load(), len(acked), len(mails), len(tgSubj), tickets, lost, dup, sent, failed, undecided)
+	eventually(t, mailWait, func() error {
+		var staffBox []string
 		for _, m := range imaptest.Read(t, s, "staff", "INBOX") {
 			staffBox = append(staffBox, string(m.Raw))
 		}
 		missing := 0
 		for _, id := range sentAlerts {
-			tag := fmt.Sprintf("[#%d]", id)
-			if !containsAny(staffBox, tag) {
+			if !containsAny(staffBox, fmt.Sprintf("[#%d]", id)) {
 				missing++
 			}
 		}
-		if missing == 0 {
-			break
+		if missing > 0 {
+			return fmt.Errorf("%d of %d sent staff alerts not in the staff mailbox", missing, len(sentAlerts))
 		}
-		if time.Now().After(deadline) {
-			t.Errorf("%d of %d sent staff alerts never reached the staff mailbox", missing, len(sentAlerts))
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Logf("reliability kill9: %d rounds survived; inputs: %d API requests (%d acknowledged), %d mails, %d Telegram tickets; "+
-		"%d tickets, lost %d, duplicated %d; notifications: %d sent, %d failed, %d undecided; %d staff alerts in the mailbox",
-		rounds, apiSent.Load(), len(acked), len(mails), len(tgSubj), tickets, lost, dup, sent, failed, undecided, len(sentAlerts))
+		return nil
+	})
 }
 
 func containsAny(list []string, sub string) bool {

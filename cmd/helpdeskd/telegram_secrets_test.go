@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,29 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"helpdeskd/adapters/telegram/telegramtest"
 	"helpdeskd/config"
 	"helpdeskd/core"
 )
-
-// dropAll accepts connections and closes them at once: a Bot API whose line drops.
-func dropAll(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
 
 // The daemon with Telegram on, its bot token in a token_file anyone may read, and a Bot API
 // that drops every connection: start-up warns about the file (naming the key, not the
@@ -54,7 +34,7 @@ func TestTelegram_TokenNeverLeaksThroughTheDaemon(t *testing.T) {
 	}
 	toml := fmt.Sprintf("[server]\nlisten = \"127.0.0.1:0\"\n[database]\npath = %q\n"+
 		"[telegram]\nenabled = true\ntoken_file = %q\napi_url = %q\nstaff_chat_id = -100500\n",
-		filepath.Join(dir, "data", "helpdeskd.db"), tokenFile, dropAll(t))
+		filepath.Join(dir, "data", "helpdeskd.db"), tokenFile, telegramtest.Dropping(t))
 	cfgPath := filepath.Join(dir, "helpdeskd.toml")
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
@@ -92,7 +72,7 @@ func TestTelegram_TokenNeverLeaksThroughTheDaemon(t *testing.T) {
 
 	d.api(t, "POST", "/api/Ticket?accountId=1", ann, map[string]any{"subject": "Help", "description": "d"}, 201, nil)
 	var lastError string
-	for deadline := time.Now().Add(20 * time.Second); lastError == ""; time.Sleep(50 * time.Millisecond) {
+	eventually(t, 20*time.Second, func() error {
 		var list []struct {
 			Channel   string  `json:"channel"`
 			LastError *string `json:"lastError"`
@@ -101,12 +81,11 @@ func TestTelegram_TokenNeverLeaksThroughTheDaemon(t *testing.T) {
 		for _, n := range list {
 			if n.Channel == "telegram" && n.LastError != nil {
 				lastError = *n.LastError
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no telegram notification with a last error: %+v", list)
-		}
-	}
+		return fmt.Errorf("no telegram notification with a last error: %+v", list)
+	})
 	if strings.Contains(lastError, "daemon-secret") || !strings.Contains(lastError, "/bot<token>/sendMessage") {
 		t.Errorf("lastError %q: want the URL with the token redacted", lastError)
 	}

@@ -1,0 +1,173 @@
+package telegramtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+func (s *Server) download(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	data, exists := s.files[id]
+	s.mu.Unlock()
+	if !exists {
+		http.NotFound(w, r)
+		return
+	}
+	w.Write(data)
+}
+
+func (s *Server) getFile(w http.ResponseWriter, p map[string]any) {
+	id := fmt.Sprint(p["file_id"])
+	s.mu.Lock()
+	data, exists := s.files[id]
+	s.mu.Unlock()
+	if !exists {
+		fail(w, http.StatusBadRequest, "Bad Request: invalid file_id", 0)
+		return
+	}
+	ok(w, map[string]any{"file_id": id, "file_size": len(data), "file_path": "files/" + id})
+}
+
+func (s *Server) getUpdates(w http.ResponseWriter, p map[string]any) {
+	offset := num(p["offset"])
+	s.mu.Lock()
+	// Asking from offset confirms everything before it: Telegram forgets those.
+	keep := s.updates[:0]
+	for _, u := range s.updates {
+		if num(u["update_id"]) >= offset {
+			keep = append(keep, u)
+		}
+	}
+	s.updates = keep
+	out := append([]map[string]any{}, s.updates...)
+	s.mu.Unlock()
+	ok(w, out)
+}
+
+func (s *Server) sendMessage(w http.ResponseWriter, p map[string]any) {
+	chat, thread := num(p["chat_id"]), num(p["message_thread_id"])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if list := s.fail[chat]; len(list) > 0 {
+		s.fail[chat] = list[1:]
+		if ff := list[0]; ff.Code != 0 {
+			fail(w, ff.Code, ff.Description, ff.RetryAfter)
+			return
+		}
+	}
+	if thread != 0 && !s.hasTopic(chat, thread) {
+		fail(w, http.StatusBadRequest, "Bad Request: message thread not found", 0)
+		return
+	}
+	id := s.nextMsg
+	s.nextMsg++
+	markup, _ := json.Marshal(p["reply_markup"])
+	s.sent = append(s.sent, Sent{Chat: chat, ID: id, Thread: thread, Text: fmt.Sprint(p["text"]), Markup: markup,
+		ReplyTo: num(p["reply_to_message_id"])})
+	m := map[string]any{"message_id": id, "date": 0, "chat": map[string]any{"id": chat, "type": chatType(chat, thread)},
+		"text": p["text"]}
+	if thread != 0 {
+		m["message_thread_id"] = thread
+		m["is_topic_message"] = true
+	}
+	ok(w, m)
+}
+
+func (s *Server) createForumTopic(w http.ResponseWriter, p map[string]any) {
+	chat, name := num(p["chat_id"]), fmt.Sprint(p["name"])
+	if chat >= 0 {
+		fail(w, http.StatusBadRequest, "Bad Request: the chat is not a forum", 0)
+		return
+	}
+	s.mu.Lock()
+	t := Topic{Chat: chat, Thread: s.nextThread, Name: name}
+	s.nextThread++
+	s.topics[chat] = append(s.topics[chat], t)
+	s.mu.Unlock()
+	ok(w, map[string]any{"message_thread_id": t.Thread, "name": name, "icon_color": 7322096})
+}
+
+func (s *Server) hasTopic(chat, thread int64) bool {
+	for _, t := range s.topics[chat] {
+		if t.Thread == thread {
+			return true
+		}
+	}
+	return false
+}
+
+// chatType is what Telegram calls the chat: users' chats have positive IDs, groups negative
+// ones; a message in a topic is in a forum supergroup.
+func chatType(chat, thread int64) string {
+	switch {
+	case chat > 0:
+		return "private"
+	case thread != 0:
+		return "supergroup"
+	default:
+		return "group"
+	}
+}
+
+// params reads a call's parameters the ways the Bot API takes them: a JSON body, a form, or
+// the query string.
+func params(r *http.Request, body []byte) (map[string]any, error) {
+	p := map[string]any{}
+	for k, v := range r.URL.Query() {
+		p[k] = v[0]
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case len(body) == 0:
+	case ct == "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range form {
+			p[k] = v[0]
+		}
+	default:
+		if err := json.Unmarshal(body, &p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// num reads an integer parameter, which clients send as a JSON number or a string.
+func num(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case int:
+		return int64(n)
+	case int64:
+		return n
+	case string:
+		i, _ := strconv.ParseInt(n, 10, 64)
+		return i
+	}
+	return 0
+}
+
+func ok(w http.ResponseWriter, result any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"ok": true, "result": result})
+}
+
+// fail answers as the Bot API does when a call fails; retryAfter (seconds) is sent as
+// parameters.retry_after when set.
+func fail(w http.ResponseWriter, code int, description string, retryAfter int) {
+	resp := map[string]any{"ok": false, "error_code": code, "description": description}
+	if retryAfter > 0 {
+		resp["parameters"] = map[string]any{"retry_after": retryAfter}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(resp)
+}
