@@ -137,5 +137,14 @@ fi
 # Redocly would otherwise phone home and check for updates on every run.
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 
+# Headless Chromium (Debian's package) renders the notifications' HTML part in a test, which
+# takes its screenshots (gateway/render_screenshot_test.go). Without it, and no root to
+# install it, that test skips and says so.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	say "installing chromium"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 ||
+		echo "could not install chromium: the HTML screenshot test will skip" >&2
+fi
+
 say "go test -race"
 go test -race -count=1 -timeout 20m ./... "$@"
