@@ -13,7 +13,7 @@ import (
 
 // Taps on the bot's buttons.
 
-func (g *Gateway) onCallback(ctx context.Context, id int64, cb *tele.Callback, r *result) error {
+func (g *Bot) onCallback(ctx context.Context, id int64, cb *tele.Callback, r *result) error {
 	r.callback = cb.ID
 	if cb.Sender == nil || cb.Message == nil || cb.Message.Chat == nil {
 		return nil

@@ -28,7 +28,7 @@ func command(text string) (string, string) {
 // r's language).
 func withHelp(r *result, text string) string { return text + "\n\n" + r.t("bot.help") }
 
-func (g *Gateway) start(ctx context.Context, chat, from int64, user *core.User, code string, r *result) error {
+func (g *Bot) start(ctx context.Context, chat, from int64, user *core.User, code string, r *result) error {
 	if code == "" {
 		if user != nil {
 			r.say(chat, withHelp(r, r.tf("bot.start_linked", user.Name, user.Email)))
@@ -57,7 +57,7 @@ func (g *Gateway) start(ctx context.Context, chat, from int64, user *core.User, 
 	return nil
 }
 
-func (g *Gateway) command(ctx context.Context, chat, from int64, actor core.Actor, cmd, arg string, r *result) error {
+func (g *Bot) command(ctx context.Context, chat, from int64, actor core.Actor, cmd, arg string, r *result) error {
 	switch cmd {
 	case "help":
 		r.say(chat, r.t("bot.help"))
@@ -146,7 +146,7 @@ func topicButtons(r *result) [][]button {
 }
 
 // showTicket answers /ticket N with the ticket and its last messages.
-func (g *Gateway) showTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
+func (g *Bot) showTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
 	d, err := g.svc.GetTicket(ctx, actor, core.TicketRef{ID: n})
 	if core.ErrorCode(err) == core.ENOTFOUND {
 		r.say(chat, r.notFound(n))
@@ -181,7 +181,7 @@ func (g *Gateway) showTicket(ctx context.Context, chat int64, actor core.Actor, 
 	return nil
 }
 
-func (g *Gateway) closeTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
+func (g *Bot) closeTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
 	t, err := g.svc.VisibleTicket(ctx, actor, n)
 	if core.ErrorCode(err) == core.ENOTFOUND {
 		r.say(chat, r.notFound(n))

@@ -74,7 +74,7 @@ func key(updateID int64) string { return "tg:" + itoa(updateID) }
 
 // handle applies one update and finishes it: the dialogue and the offset are stored
 // together, then the answers are sent.
-func (g *Gateway) handle(ctx context.Context, u tele.Update) error {
+func (g *Bot) handle(ctx context.Context, u tele.Update) error {
 	id := int64(u.ID)
 	done, err := g.store.TelegramUpdateDone(ctx, id)
 	if err != nil {
@@ -127,7 +127,7 @@ func (g *Gateway) handle(ctx context.Context, u tele.Update) error {
 	return nil
 }
 
-func (g *Gateway) loadDialogue(ctx context.Context, user int64) (*dialogue, error) {
+func (g *Bot) loadDialogue(ctx context.Context, user int64) (*dialogue, error) {
 	s, err := g.store.TelegramDialogue(ctx, user)
 	if err != nil || s == "" {
 		return nil, err
@@ -140,7 +140,7 @@ func (g *Gateway) loadDialogue(ctx context.Context, user int64) (*dialogue, erro
 	return &d, nil
 }
 
-func (g *Gateway) user(ctx context.Context, telegramID int64) (*core.User, error) {
+func (g *Bot) user(ctx context.Context, telegramID int64) (*core.User, error) {
 	u, err := g.svc.UserByTelegram(ctx, telegramID)
 	if core.ErrorCode(err) == core.ENOTFOUND {
 		return nil, nil
@@ -151,7 +151,7 @@ func (g *Gateway) user(ctx context.Context, telegramID int64) (*core.User, error
 // language picks the language to answer in: a linked user's own, else the desk's default.
 // Someone not linked yet has told the desk nothing, so their Telegram client's language
 // (sender, when known) is the best guess.
-func (g *Gateway) language(user *core.User, sender *tele.User) string {
+func (g *Bot) language(user *core.User, sender *tele.User) string {
 	switch {
 	case user != nil:
 		return lang.Match(user.Language, g.opts.DefaultLanguage)
@@ -161,9 +161,9 @@ func (g *Gateway) language(user *core.User, sender *tele.User) string {
 	return lang.Match(g.opts.DefaultLanguage, "")
 }
 
-func (g *Gateway) explain(r *result) string { return r.tf("bot.explain", g.opts.DeskName) }
+func (g *Bot) explain(r *result) string { return r.tf("bot.explain", g.opts.DeskName) }
 
-func (g *Gateway) onMessage(ctx context.Context, id int64, m *tele.Message, r *result) error {
+func (g *Bot) onMessage(ctx context.Context, id int64, m *tele.Message, r *result) error {
 	if m.Sender == nil || m.Chat == nil || m.Sender.IsBot {
 		return nil
 	}
@@ -249,7 +249,7 @@ func (g *Gateway) onMessage(ctx context.Context, id int64, m *tele.Message, r *r
 }
 
 // askWhere asks whether a plain message opens a ticket or answers one of the open ones.
-func (g *Gateway) askWhere(ctx context.Context, chat, from int64, actor core.Actor, d dialogue, r *result) error {
+func (g *Bot) askWhere(ctx context.Context, chat, from int64, actor core.Actor, d dialogue, r *result) error {
 	open, err := g.svc.OpenTickets(ctx, actor, 8)
 	if err != nil {
 		return err

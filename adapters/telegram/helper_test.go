@@ -283,7 +283,7 @@ type desk struct {
 	db     *sqlite.DB
 	svc    *core.Service
 	pipe   *gateway.Pipeline
-	gw     *telegram.Gateway
+	gw     *telegram.Bot
 	api    *httptest.Server
 	keys   map[string]string
 	emails *recorder

@@ -23,7 +23,7 @@ type draft struct {
 }
 
 // ingest applies a draft through the gateway's pipeline and says what happened.
-func (g *Gateway) ingest(ctx context.Context, chat, from int64, actor core.Actor, d draft, r *result) error {
+func (g *Bot) ingest(ctx context.Context, chat, from int64, actor core.Actor, d draft, r *result) error {
 	answer := func(text string, ticket int64) {
 		r.answers = append(r.answers, message{chat: chat, text: text, ticket: ticket, replyTo: d.replyTo})
 	}
@@ -78,7 +78,7 @@ func (g *Gateway) ingest(ctx context.Context, chat, from int64, actor core.Actor
 
 // filesOf lists a message's photo or document; a file over the limits refuses the whole
 // message, with the reason in r's language.
-func (g *Gateway) filesOf(m *tele.Message, r *result) ([]fileRef, string) {
+func (g *Bot) filesOf(m *tele.Message, r *result) ([]fileRef, string) {
 	var f fileRef
 	switch {
 	case m.Document != nil:
@@ -100,10 +100,10 @@ func (g *Gateway) filesOf(m *tele.Message, r *result) ([]fileRef, string) {
 	return []fileRef{f}, ""
 }
 
-func (g *Gateway) limit() int64 { return min(g.svc.MaxAttachmentBytes(), BotDownloadLimit) }
+func (g *Bot) limit() int64 { return min(g.svc.MaxAttachmentBytes(), BotDownloadLimit) }
 
 // tooLarge says, in r's language, why a file of size is refused ("" if it is not).
-func (g *Gateway) tooLarge(f fileRef, size int64, r *result) string {
+func (g *Bot) tooLarge(f fileRef, size int64, r *result) string {
 	max := g.svc.MaxAttachmentBytes()
 	switch {
 	case size > max:
@@ -117,7 +117,7 @@ func (g *Gateway) tooLarge(f fileRef, size int64, r *result) string {
 // download fetches the files; a file that cannot be fetched refuses the message (it is
 // the sender's to send again, not an update to retry forever), with the reason in r's
 // language.
-func (g *Gateway) download(files []fileRef, r *result) ([]gateway.File, string) {
+func (g *Bot) download(files []fileRef, r *result) ([]gateway.File, string) {
 	var out []gateway.File
 	for _, f := range files {
 		data, over, err := g.c.download(f.ID, g.limit())

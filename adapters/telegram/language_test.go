@@ -25,7 +25,7 @@ const langStaffChat = -1001
 type langDesk struct {
 	t  *testing.T
 	db *sqlite.DB
-	g  *Gateway
+	g  *Bot
 	id int64 // the last update's ID
 }
 

@@ -11,7 +11,7 @@ import (
 
 // onStaffMessage handles the staff chat: a linked staff user's Telegram reply to a post of
 // ticket N answers N as staff. Everything else there is the staff's own talk.
-func (g *Gateway) onStaffMessage(ctx context.Context, id int64, m *tele.Message, r *result) error {
+func (g *Bot) onStaffMessage(ctx context.Context, id int64, m *tele.Message, r *result) error {
 	if m.ReplyTo == nil {
 		return nil
 	}

@@ -75,8 +75,8 @@ const (
 	pollLimit = 50
 )
 
-// Gateway is the Telegram bot: the poller, the conversations and the Sender.
-type Gateway struct {
+// Bot is the Telegram bot: the poller, the conversations and the Sender.
+type Bot struct {
 	svc    *core.Service
 	pipe   *gateway.Pipeline
 	store  Store
@@ -94,7 +94,7 @@ type Gateway struct {
 }
 
 // New returns the gateway; nothing is sent or polled before Run.
-func New(svc *core.Service, pipe *gateway.Pipeline, store Store, opts Options) (*Gateway, error) {
+func New(svc *core.Service, pipe *gateway.Pipeline, store Store, opts Options) (*Bot, error) {
 	if opts.Token == "" {
 		return nil, errors.New("telegram: no bot token")
 	}
@@ -127,16 +127,16 @@ func New(svc *core.Service, pipe *gateway.Pipeline, store Store, opts Options) (
 		stop()
 		return nil, err
 	}
-	g := &Gateway{svc: svc, pipe: pipe, store: store, opts: opts, log: log, c: c, lifetime: lifetime, stop: stop}
+	g := &Bot{svc: svc, pipe: pipe, store: store, opts: opts, log: log, c: c, lifetime: lifetime, stop: stop}
 	g.sender = &Sender{c: c, store: store, pace: newPacer(opts.Pace), log: log}
 	return g, nil
 }
 
 // Sender returns the gateway's Sender for the outbox dispatcher.
-func (g *Gateway) Sender() *Sender { return g.sender }
+func (g *Bot) Sender() *Sender { return g.sender }
 
 // Close ends every call in flight.
-func (g *Gateway) Close() error {
+func (g *Bot) Close() error {
 	g.stop()
 	return nil
 }
@@ -144,7 +144,7 @@ func (g *Gateway) Close() error {
 // Run polls for updates and applies them, one at a time in update order, until ctx ends.
 // The offset it asks from is the stored one, and it moves only when an update is finished,
 // so whatever was fetched but not finished is delivered again after a crash.
-func (g *Gateway) Run(ctx context.Context) error {
+func (g *Bot) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, g.stop)
 	defer stop()
 	offset, err := g.store.TelegramOffset(ctx)
@@ -212,7 +212,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 }
 
 // fetch asks for the updates from offset on; asking confirms everything before it.
-func (g *Gateway) fetch(offset int64) ([]tele.Update, error) {
+func (g *Bot) fetch(offset int64) ([]tele.Update, error) {
 	var updates []tele.Update
 	err := g.c.call("getUpdates", map[string]any{
 		"offset":          offset,
