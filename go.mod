@@ -1,4 +1,4 @@
-module helpdeskd
+module github.com/helpdeskd/helpdeskd
 
 go 1.26.8
 

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Outbox is what the dispatcher needs of the database.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // staffChat is the Telegram staff group of these tests.

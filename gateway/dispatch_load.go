@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // This file loads what notifications are rendered from. A pass loads its whole batch in

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // DeliveryOutcome is what became of one attempt at a notification, to be recorded in the outbox.

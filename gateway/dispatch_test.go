@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // recorder is an in-process Sender: it stands in for a channel where the test needs

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // InboundStore is what the pipeline needs of the database besides the use cases.

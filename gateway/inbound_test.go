@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 
 	_ "modernc.org/sqlite"
 )

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Inbound is one message that arrived on a channel, already decoded by its adapter.

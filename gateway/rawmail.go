@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // MaxRawMailBytes bounds the raw message kept for a mail.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // stagedFile is a file a fake parser stages, as the mail adapter would while decoding.

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // RenderOptions are what notifications say about the desk.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // capture records what it is given and asks for another try at once, so that the same

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // chromium is where Debian's package puts the browser the screenshots are taken with.

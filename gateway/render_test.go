@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway/lang"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway/lang"
 )
 
 var testOpts = RenderOptions{Address: "support@desk.example", Name: "Example Desk", Secret: []byte("test-secret"),

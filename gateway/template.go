@@ -14,7 +14,7 @@ import (
 	"sync"
 	texttemplate "text/template"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Notifications are rendered from named templates: for each kind, "<kind>.subject",

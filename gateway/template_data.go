@@ -3,8 +3,8 @@ package gateway
 import (
 	"strings"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway/lang"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway/lang"
 )
 
 // TemplateData is what every notification template is executed with. docs/email.md lists

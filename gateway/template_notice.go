@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"helpdeskd/gateway/lang"
+	"github.com/helpdeskd/helpdeskd/gateway/lang"
 )
 
 // A notice's text is queued in English (Notification.Detail), written where the message was

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway/lang"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway/lang"
 )
 
 // A preview renders a template with made-up data, so that an admin sees an override (and

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // ReplyMarker heads every notification mail; everything from it down in a reply is the

@@ -3,8 +3,8 @@ package gateway_test
 import (
 	"testing"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // A staff member's mail is a reply under our name to a customer, so a From alone must not

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 func TestAuth(t *testing.T) {

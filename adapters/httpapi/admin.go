@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Provisioning: idempotent upserts under the panel's IDs, and API keys. The

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 func withPreview(_ *core.Options, h *httpapi.Options) {

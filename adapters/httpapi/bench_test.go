@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // benchDesk: 1,000,000 tickets over 1,000 accounts, one customer per account.

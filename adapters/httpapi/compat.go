@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The compatibility API (the multipart API of an earlier ticket system): POST /v1/support/tickets and GET

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // compatCall sends a request to the compatibility API and decodes its bare JSON answer.

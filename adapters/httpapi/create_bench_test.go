@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 )
 
 // BenchmarkCreateTicket_MinimalClient: POST /api/Ticket over loopback from 1, 32 and 128

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The wire shapes: camelCase, enums as integers, times RFC 3339 UTC, absent optional values

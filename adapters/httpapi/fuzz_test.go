@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // fuzzMaxBody is the body limit of the fuzz targets: small, so that the over-limit path is

@@ -16,11 +16,11 @@ import (
 	"sync"
 	"testing"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/adapters/metrics"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/adapters/metrics"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The provisioned world of every test: two accounts, a property in each, an admin, a staff

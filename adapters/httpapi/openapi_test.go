@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // TestOpenAPI_DocumentsEveryRoute walks the routes chi has registered and the paths the

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // GET /healthz: the process is alive and serving.

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 func TestOps(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // rateSweepEvery is how often a limiter forgets the buckets that have been idle long enough

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // fakeClock is a clock the test moves by hand.

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Error codes of this package's own, for transport outcomes core has no word for. They

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // withSearchCap makes a search stop counting at n tickets, so a test needs only a few.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The staff endpoints: the ticket workflow. The routes sit behind requireRole,

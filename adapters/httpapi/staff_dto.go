@@ -3,7 +3,7 @@ package httpapi
 import (
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The staff side's wire shapes; see dto.go for the conventions.

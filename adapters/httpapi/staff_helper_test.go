@@ -4,8 +4,8 @@ import (
 	"regexp"
 	"strconv"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 var refPattern = regexp.MustCompile(`"#/components/schemas/([^"]+)"`)

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Staff endpoints that list the desk's own state: departments, failed notifications and

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Staff endpoints that change messages and the shape of tickets: hide, edit and their

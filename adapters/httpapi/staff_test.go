@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 type queueRow struct {

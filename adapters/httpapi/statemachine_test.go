@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // TestStateMachine_OverHTTP walks the state machine's table (docs/contract.md §2) cell by cell through the HTTP endpoints.

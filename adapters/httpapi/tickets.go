@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // createTicketRequest is the panel's CreateTicketRequest.

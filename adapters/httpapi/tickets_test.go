@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 func TestCreateTicket_JSON(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/imap/imaptest"
+	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
 )
 
 // testUser is the mail user whose mailboxes these tests use. Each test works in mailboxes of

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/imap/imaptest"
+	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
 )
 
 // These tests run against the real Dovecot (and Postfix) of scripts/mailstack.sh; without

@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"helpdeskd/adapters/mail"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // BenchmarkInbound is the in-process inbound path per mail: Parse (reply extraction

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // piece is a candidate for the body text.

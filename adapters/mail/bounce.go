@@ -7,7 +7,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // Bounces that are not RFC 3464 reports. qmail, older Exim, Exchange and many appliances

@@ -11,7 +11,7 @@ import (
 	"github.com/saintfish/chardet"
 	"golang.org/x/text/encoding/charmap"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Limits of charset detection.

@@ -7,11 +7,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"helpdeskd/adapters/mail"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // desk is the inbound mail path as the daemon runs it, over a real temporary database: Parse

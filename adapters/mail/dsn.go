@@ -7,7 +7,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // readDeliveryStatus reads a message/delivery-status part (RFC 3464 §2): a block of

@@ -15,8 +15,8 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // Limits applied where Options leaves a field zero.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // file is an expected attachment.

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/adapters/mail"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // TestPipeline_Corpora runs the hand-made hostile mails and the shared real-world corpus

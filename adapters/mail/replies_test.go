@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/adapters/mail"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // repliesDir holds real replies from other projects with the visible text each project

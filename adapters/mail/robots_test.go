@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/adapters/mail"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // robotWant is what Parse must make of one mail of testdata/robots.

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // memStage is an Options.Stage over a map, with Blobs.Put's limit.

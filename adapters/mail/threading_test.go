@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"helpdeskd/adapters/mail"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // Replies whose clients dropped or rewrote the usual threading headers still find their

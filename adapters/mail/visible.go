@@ -3,7 +3,7 @@ package mail
 import (
 	"strings"
 
-	"helpdeskd/adapters/mail/reply"
+	"github.com/helpdeskd/helpdeskd/adapters/mail/reply"
 )
 
 // visibleText is what the writer of a reply wrote: reply.Visible of the whole text, unless

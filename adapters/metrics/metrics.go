@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Namespace prefixes every helpdeskd metric.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/metrics"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/metrics"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 func scrape(t *testing.T, m *metrics.Metrics) string {

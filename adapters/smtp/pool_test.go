@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // countingServer is fakeServer that counts the connections it accepted.

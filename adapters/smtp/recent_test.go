@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // hangUpServer is an SMTP server that hangs up after every mail, once it has answered the

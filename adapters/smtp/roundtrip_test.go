@@ -8,8 +8,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	mailparse "helpdeskd/adapters/mail"
-	"helpdeskd/gateway"
+	mailparse "github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // TestRender_ParsesBack: what the sender writes, the inbound parser reads back as it was

@@ -29,8 +29,8 @@ import (
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
-	hdmail "helpdeskd/adapters/mail"
-	"helpdeskd/gateway"
+	hdmail "github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 var _ gateway.Sender = (*Sender)(nil)

@@ -24,8 +24,8 @@ import (
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
-	hdmail "helpdeskd/adapters/mail"
-	"helpdeskd/gateway"
+	hdmail "github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 var ctx = context.Background()

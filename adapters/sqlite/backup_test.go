@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // backupDesk is a database with one account, one customer and a service over it.

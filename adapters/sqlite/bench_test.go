@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // benchDesk is a desk of 1,000,000 tickets over 1,000 accounts (1,000 each).

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 var _ core.Blobs = (*Blobs)(nil)

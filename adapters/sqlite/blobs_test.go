@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // blobClock is the blob store's clock, moved by hand.

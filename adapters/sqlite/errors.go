@@ -3,7 +3,7 @@ package sqlite
 import (
 	"errors"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 
 	sqlite3 "modernc.org/sqlite"
 	sqlitelib "modernc.org/sqlite/lib"

@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"testing"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The database, its -wal and -shm files and the data directory we create are the daemon

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The inbound pipeline's records: what was processed, rejected or bounced.

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // The outbox as the dispatcher reads and updates it: one notification at a time, and for a

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // topics are the filled desk's topic words by ticket ID mod 8 (sqlitetest.Fill).

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // TestQueue_SearchCapAndScan checks the bounds of a staff search with small ones: a count

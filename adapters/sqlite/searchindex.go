@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // searchIndexDelay is how long committed messages may wait for the search index. Indexing

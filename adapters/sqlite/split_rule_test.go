@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // A ticket's first message is public: it is the description the customer reads. Split may

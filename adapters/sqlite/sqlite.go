@@ -23,7 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // This file implements the staff side of core's ports: departments, the queue with its

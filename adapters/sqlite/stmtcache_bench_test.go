@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // go test -run XXX -bench StmtCache ./adapters/sqlite/ compares the statement caches with

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 func openTest(t *testing.T) *DB {

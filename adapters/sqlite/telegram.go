@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // This file keeps what the Telegram gateway needs besides core's records: link codes

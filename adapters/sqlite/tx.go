@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 var (

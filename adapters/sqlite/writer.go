@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"time"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 type writeReq struct {

@@ -13,7 +13,7 @@ import (
 
 	tele "gopkg.in/telebot.v3"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // apiTimeout bounds one Bot API call other than a long poll.

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway/lang"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway/lang"
 )
 
 // The bot's commands: /start with a link code, /new, /tickets, /ticket N, /close N,

@@ -8,8 +8,8 @@ import (
 
 	tele "gopkg.in/telebot.v3"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway/lang"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway/lang"
 )
 
 // Dialogue steps.

@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/adapters/telegram"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 var ctx = context.Background()

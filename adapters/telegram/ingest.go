@@ -7,8 +7,8 @@ import (
 
 	tele "gopkg.in/telebot.v3"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // draft is a message on its way into the pipeline.

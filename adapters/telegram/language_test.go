@@ -10,11 +10,11 @@ import (
 
 	tele "gopkg.in/telebot.v3"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
-	"helpdeskd/gateway/lang"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway/lang"
 )
 
 // The bot's answers in the user's language, at the handlers: no Bot API is called, so the

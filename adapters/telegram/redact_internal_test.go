@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/telegram/telegramtest"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 const secretToken = "5012345678:AAH-secretPart_xyz"

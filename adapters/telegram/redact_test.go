@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"helpdeskd/adapters/telegram/telegramtest"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
 )
 
 // captured keeps what the gateway logged, and passes it on to the test's log (which fails

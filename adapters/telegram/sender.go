@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 var _ gateway.Sender = (*Sender)(nil)

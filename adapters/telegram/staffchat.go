@@ -6,7 +6,7 @@ import (
 
 	tele "gopkg.in/telebot.v3"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // onStaffMessage handles the staff chat: a linked staff user's Telegram reply to a post of

@@ -11,8 +11,8 @@ import (
 
 	tele "gopkg.in/telebot.v3"
 
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // Store is what the gateway keeps in the database besides what core keeps.

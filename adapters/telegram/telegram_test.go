@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/telegram"
-	"helpdeskd/adapters/telegram/telegramtest"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 var ticketNo = regexp.MustCompile(`#(\d+)`)

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 )
 
 // config is the command line.

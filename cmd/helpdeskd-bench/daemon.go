@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/adapters/metrics"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/adapters/metrics"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // maxKeys bounds how many customers get an API key: the clients spread over their accounts.

@@ -12,11 +12,11 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"helpdeskd/adapters/imap"
-	"helpdeskd/adapters/mail"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/imap"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // mailServer is the IMAP server of the email cells (plain IMAP: a loopback test server).

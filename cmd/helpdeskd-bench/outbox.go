@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"helpdeskd/adapters/smtp"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/smtp"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // outboxSpec is what the outbox cells send and where to.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 )
 
 // adminBackup writes a tar archive of the database and its attachments to FILE, into a

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 
 	_ "modernc.org/sqlite"
 )

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/config"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // Exit codes.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 func TestCLI_DepartmentPut(t *testing.T) {

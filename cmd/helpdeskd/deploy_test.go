@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/config"
 )
 
 const unitFile = "../../deploy/helpdeskd.service"

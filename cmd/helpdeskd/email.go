@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 
-	"helpdeskd/adapters/imap"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/imap"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // mailHandler hands the poller's mails to the gateway and tells the poller where each goes.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/imap/imaptest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // ticketCount is the number of tickets of account 1, read through the daemon's store.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/imap/imaptest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // staffMessage is a message as the staff detail shows it.

@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/imap/imaptest"
-	"helpdeskd/adapters/mail"
-	"helpdeskd/config"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // The tests in this file run the whole daemon against the real mail stack: mail in through

@@ -12,7 +12,7 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 
-	"helpdeskd/adapters/imap/imaptest"
+	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
 )
 
 // A staff member's From is easily forged, and a staff reply goes out to the customer under

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"helpdeskd/adapters/imap"
-	"helpdeskd/adapters/mail"
-	"helpdeskd/adapters/metrics"
-	"helpdeskd/adapters/smtp"
-	"helpdeskd/config"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/imap"
+	"github.com/helpdeskd/helpdeskd/adapters/mail"
+	"github.com/helpdeskd/helpdeskd/adapters/metrics"
+	"github.com/helpdeskd/helpdeskd/adapters/smtp"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // smtpConnections is how many SMTP connections carry the email lane at once: a relay

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/config"
 )
 
 // The daemon started on a fresh directory keeps what it writes to itself: the data

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"helpdeskd/config"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // No secret may appear in a log line: every line the daemon tests log (through testWriter,

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/config"
 )
 
 // daemonStart bounds the wait for a child daemon to answer: a bound for a broken start, not

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/config"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // opsConfig is the configuration Load gives for a fresh directory and env (HELPDESKD_*

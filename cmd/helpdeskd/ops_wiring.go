@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 )
 
 // blobSweepEvery is how often the blob store is swept of uploads nothing references (also

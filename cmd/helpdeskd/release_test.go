@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/config"
 )
 
 // The release build (the Dockerfile's, docs/operations.md's) is a static binary: no ELF

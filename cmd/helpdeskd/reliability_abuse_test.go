@@ -16,11 +16,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/adapters/smtp"
-	"helpdeskd/config"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/adapters/smtp"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // abuseDesk is an in-process daemon with two accounts: ann (account 1) and bob (account 2),

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/config"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // tmpfs mounts a tmpfs of size at a new directory, or skips: it needs root and mount(8).

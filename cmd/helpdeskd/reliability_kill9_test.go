@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/imap/imaptest"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/telegram/telegramtest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // longEnv turns on the long form of the reliability suite (docs/reliability.md): 20 kill

@@ -14,13 +14,13 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"helpdeskd/adapters/httpapi"
-	"helpdeskd/adapters/imap"
-	"helpdeskd/adapters/metrics"
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/config"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
+	"github.com/helpdeskd/helpdeskd/adapters/imap"
+	"github.com/helpdeskd/helpdeskd/adapters/metrics"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // Main is the running daemon: every part, opened in order and closed in reverse.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/telegram/telegramtest"
-	"helpdeskd/config"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
+	"github.com/helpdeskd/helpdeskd/config"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The daemon with Telegram on, its bot token in a token_file anyone may read, and a Bot API

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
-	"helpdeskd/adapters/telegram/telegramtest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // TestKill9_TelegramUpdatesAppliedExactlyOnce kills the daemon with SIGKILL at random

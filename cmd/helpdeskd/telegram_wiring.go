@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"helpdeskd/adapters/telegram"
-	"helpdeskd/core"
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // openTelegram sets up the Telegram gateway when telegram.enabled: its Sender for the

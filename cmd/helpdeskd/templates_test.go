@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // TestServe_TemplateOverrides: a broken override stops the start with its file and line;

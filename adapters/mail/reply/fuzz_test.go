@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 var fuzzSeeds = []string{

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"helpdeskd/gateway"
+	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 func TestVisible(t *testing.T) {

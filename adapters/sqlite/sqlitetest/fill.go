@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 
 	_ "modernc.org/sqlite"
 )

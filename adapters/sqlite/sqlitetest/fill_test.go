@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"helpdeskd/adapters/sqlite/sqlitetest"
-	"helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 func TestFill_MakesAUsableDesk(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 )
 
 // Open returns a migrated database in a file under tb.TempDir(), closed at cleanup.

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"testing"
 
-	"helpdeskd/adapters/telegram/telegramtest"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
 )
 
 // reply is the Bot API's envelope.
