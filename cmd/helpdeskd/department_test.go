@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
@@ -13,23 +12,13 @@ import (
 func TestCLI_DepartmentPut(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "127.0.0.1:0")
-	steps := []struct {
-		args     []string
-		code     int
-		contains string
-	}{
+	runCLISteps(t, []cliStep{
 		{[]string{"admin", "department", "put", "-config", cfg, "--id", "2", "--name", "tech-support"}, 0, `department 2 "tech-support"`},
 		{[]string{"admin", "department", "put", "-config", cfg, "--id", "2", "--name", "Tech support"}, 0, `department 2 "Tech support"`},
 		{[]string{"admin", "department", "put", "-config", cfg, "--id", "3", "--name", ""}, 1, "name: must not be empty"},
 		{[]string{"admin", "department", "put", "-config", cfg, "--id", "0", "--name", "x"}, 1, "id: must be a positive integer"},
 		{[]string{"admin", "department", "put", "-config", cfg, "--bogus"}, exitUsage, "Usage:"},
-	}
-	for _, s := range steps {
-		code, out, errOut := runCLI(t, nil, s.args...)
-		if code != s.code || !strings.Contains(out+errOut, s.contains) {
-			t.Errorf("%v: exit %d (want %d), out %q, err %q (want %q)", s.args, code, s.code, out, errOut, s.contains)
-		}
-	}
+	})
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "data", "helpdeskd.db"), sqlite.Options{})
 	if err != nil {
