@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -72,7 +73,15 @@ func TestCLI_BackupBesideRunningDaemon(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Some tickets acknowledged before the backup starts, and the writers still going.
+	eventually(t, 30*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(acked) < 20 {
+			return fmt.Errorf("%d tickets acknowledged", len(acked))
+		}
+		return nil
+	})
 	mu.Lock()
 	before := make([]int64, 0, len(acked))
 	for id := range acked {
@@ -104,11 +113,15 @@ func TestCLI_BackupBesideRunningDaemon(t *testing.T) {
 		t.Fatalf("archive mode %v (%v), want 0600: it holds every ticket", fi.Mode(), err)
 	}
 
+	// Unpacked as a state directory: data/helpdeskd.db with data/attachments beside it.
 	restored := t.TempDir()
-	if out, err := exec.Command(tarBin, "-xf", files[0], "-C", restored).CombinedOutput(); err != nil {
+	if err := os.MkdirAll(filepath.Join(restored, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tarBin, "-xf", files[0], "-C", filepath.Join(restored, "data")).CombinedOutput(); err != nil {
 		t.Fatalf("tar -xf: %v: %s", err, out)
 	}
-	restoredDB := filepath.Join(restored, sqlite.BackupDatabaseName)
+	restoredDB := filepath.Join(restored, "data", sqlite.BackupDatabaseName)
 	code, out, errOut = runCLI(t, []string{"HELPDESKD_DATABASE_PATH=" + restoredDB}, "admin", "check", "-config", cfg)
 	if code != 0 || !strings.Contains(out, "integrity ok") {
 		t.Fatalf("admin check of the restored database: exit %d, %q %q", code, out, errOut)
@@ -124,12 +137,52 @@ func TestCLI_BackupBesideRunningDaemon(t *testing.T) {
 			t.Fatalf("ticket %d, acknowledged before the backup, is not in it (%v)", id, err)
 		}
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	// A daemon on the restored state answers for those tickets what the live one answers.
+	addr2 := freeAddr(t)
+	d2 := startDaemon(t, writeConfig(t, restored, addr2), addr2)
+	for i, id := range before {
+		if i == 20 {
+			break
+		}
+		path := fmt.Sprintf("/api/Ticket/%d?accountId=1", id)
+		live, restoredAnswer := apiGet(t, client, d.base+path, key), apiGet(t, client, d2.base+path, key)
+		if live != restoredAnswer {
+			t.Fatalf("GET %s: live %s\nrestored %s", path, live, restoredAnswer)
+		}
 	}
-	if err := d.cmd.Wait(); err != nil {
-		t.Fatalf("daemon after the backup: %v\n%s", err, d.logs)
+	for _, dm := range []*daemon{d, d2} {
+		if err := dm.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := dm.cmd.Wait(); err != nil {
+			t.Fatalf("daemon after the backup: %v\n%s", err, dm.logs)
+		}
 	}
+}
+
+// apiGet returns the body of a 200 answer to GET url, once the daemon is up.
+func apiGet(t *testing.T, client *http.Client, url, key string) string {
+	t.Helper()
+	var body string
+	eventually(t, 30*time.Second, func() error {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("X-API-Key", key)
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			return err
+		}
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %d %s", url, res.StatusCode, b)
+		}
+		body = string(b)
+		return nil
+	})
+	return body
 }
 
 // admin backup - writes the archive to standard output and its summary to standard error;
