@@ -211,6 +211,12 @@ func (g *Bot) onMessage(ctx context.Context, id int64, m *tele.Message, r *resul
 		if err != nil {
 			return err
 		}
+		if ticket == 0 && m.ReplyTo.Sender != nil && m.ReplyTo.Sender.IsBot && g.sender.flights.settle(ctx, chat, replySettle) {
+			// A reply to a message of ours whose send had not finished: now it has.
+			if ticket, err = g.store.TelegramMessageTicket(ctx, chat, int64(m.ReplyTo.ID)); err != nil {
+				return err
+			}
+		}
 		if ticket != 0 {
 			return g.ingest(ctx, chat, from, actor, draft{ticket: ticket, text: text, files: files, key: key(id)}, r)
 		}

@@ -127,6 +127,8 @@ type Sender struct {
 	store MessageStore
 	pace  *pacer
 	log   *slog.Logger
+	// flights are the sends under way per chat (inflight.go).
+	flights inflight
 }
 
 // button is one inline button.
@@ -168,6 +170,8 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 // send delivers m part by part. A 429 before the first part is handed back; in the middle
 // of a split text it is waited out (up to maxInlineWait) so no part is sent twice.
 func (s *Sender) send(ctx context.Context, m message) error {
+	s.flights.begin(m.chat)
+	defer s.flights.end(m.chat)
 	parts := Split(m.text, MaxTextLen)
 	for i, part := range parts {
 		payload := map[string]any{"chat_id": m.chat, "text": part}

@@ -73,6 +73,8 @@ const (
 	updateKeep = 7 * 24 * time.Hour
 	// pollLimit is how many updates one getUpdates asks for.
 	pollLimit = 50
+	// replySettle bounds how long a reply to a message still being sent waits for it.
+	replySettle = 5 * time.Second
 )
 
 // Bot is the Telegram bot: the poller, the conversations and the Sender.
