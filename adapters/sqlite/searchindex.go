@@ -40,19 +40,7 @@ func (db *DB) FreshSearch(ctx context.Context) error {
 	}
 	r := db.indexReq()
 	r.ctx = ctx
-	db.mu.RLock()
-	if db.closed {
-		db.mu.RUnlock()
-		return errClosed
-	}
-	select {
-	case db.writes <- r:
-		db.mu.RUnlock()
-	case <-ctx.Done():
-		db.mu.RUnlock()
-		return ctx.Err()
-	}
-	return <-r.done
+	return db.submit(r)
 }
 
 // indexNewMessages adds the messages written since the last index to the search index, in

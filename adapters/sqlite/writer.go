@@ -24,7 +24,12 @@ var errClosed = core.Errorf(core.EUNAVAILABLE, "The database is closed.")
 // Write runs fn in the writer's transaction and returns once that is committed (or
 // failed). A fn that returns an error is undone alone; the rest of its batch commits.
 func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.submit(&writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// submit queues req for the writer and waits for its outcome.
+func (db *DB) submit(req *writeReq) error {
+	ctx := req.ctx
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
