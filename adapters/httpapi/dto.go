@@ -198,3 +198,13 @@ type telegramLinkDTO struct {
 	Link      *string   `json:"link"`
 	ExpiresAt timestamp `json:"expiresAt"`
 }
+
+// convertAll turns a list of core values into their wire form; never nil, so an empty list
+// is [] on the wire.
+func convertAll[T, D any](list []T, conv func(*T) D) []D {
+	out := make([]D, 0, len(list))
+	for i := range list {
+		out = append(out, conv(&list[i]))
+	}
+	return out
+}

@@ -279,10 +279,7 @@ func (s *server) staffHistory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]ticketEvent, 0, len(list))
-	for i := range list {
-		out = append(out, toTicketEvent(&list[i]))
-	}
+	out := convertAll(list, toTicketEvent)
 	s.respondList(w, r, "History retrieved successfully.", out, wholeList(len(out)))
 }
 

@@ -48,10 +48,7 @@ func (s *server) staffNotifications(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]notificationDTO, 0, len(list))
-	for i := range list {
-		out = append(out, toNotification(&list[i]))
-	}
+	out := convertAll(list, toNotification)
 	s.respondList(w, r, "Notifications retrieved successfully.", out, wholeList(len(out)))
 }
 
@@ -72,9 +69,6 @@ func (s *server) staffInbound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]inboundDTO, 0, len(list))
-	for i := range list {
-		out = append(out, toInbound(&list[i]))
-	}
+	out := convertAll(list, toInbound)
 	s.respondList(w, r, "Inbound messages retrieved successfully.", out, wholeList(len(out)))
 }
