@@ -45,11 +45,8 @@ func (g *Bot) onCallback(ctx context.Context, id int64, cb *tele.Callback, r *re
 	n, _ := strconv.ParseInt(arg, 10, 64)
 	switch action {
 	case "reply":
-		t, err := g.svc.VisibleTicket(ctx, actor, n)
-		if core.ErrorCode(err) == core.ENOTFOUND {
-			r.say(chat, r.notFound(n))
-			return nil
-		} else if err != nil {
+		t, err := g.visibleTicket(ctx, chat, actor, n, r)
+		if t == nil {
 			return err
 		}
 		if !staffChat {

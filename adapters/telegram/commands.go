@@ -181,12 +181,23 @@ func (g *Bot) showTicket(ctx context.Context, chat int64, actor core.Actor, n in
 	return nil
 }
 
-func (g *Bot) closeTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
+// visibleTicket returns ticket n if the actor may see it; otherwise it tells the chat so and
+// returns nil (with the error, when it is not a plain "not yours").
+func (g *Bot) visibleTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) (*core.Ticket, error) {
 	t, err := g.svc.VisibleTicket(ctx, actor, n)
 	if core.ErrorCode(err) == core.ENOTFOUND {
 		r.say(chat, r.notFound(n))
-		return nil
-	} else if err != nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (g *Bot) closeTicket(ctx context.Context, chat int64, actor core.Actor, n int64, r *result) error {
+	t, err := g.visibleTicket(ctx, chat, actor, n, r)
+	if t == nil {
 		return err
 	}
 	if t.Status == core.StatusClosed {
