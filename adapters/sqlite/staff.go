@@ -434,9 +434,13 @@ func (t *writeTx) CancelNotifications(_ context.Context, messageID int64) error 
 }
 
 func (t *writeTx) EditMessage(_ context.Context, rev *core.MessageRevision, body string, description bool) error {
-	err := t.q.QueryRowContext(t.ctx, `INSERT INTO message_revisions (message_id, body, edited_by, edited_at)
-		VALUES (?, ?, ?, ?) RETURNING id`, rev.MessageID, rev.Body, nullInt(rev.EditedBy), toDB(rev.EditedAt)).Scan(&rev.ID)
-	if err != nil {
+	var err error
+	rev.ID, err = t.insert(`INSERT INTO message_revisions (message_id, body, edited_by, edited_at)
+		VALUES (?, ?, ?, ?)`, rev.MessageID, rev.Body, nullInt(rev.EditedBy), toDB(rev.EditedAt))
+	if isForeignKey(err) {
+		// No such message (the revision's foreign key says so before the update could).
+		return notFound("Message", rev.MessageID)
+	} else if err != nil {
 		return fmt.Errorf("keep revision of message %d: %w", rev.MessageID, err)
 	}
 	var ticketID int64

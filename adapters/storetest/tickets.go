@@ -490,6 +490,9 @@ func runTickets(t *testing.T, open Opener) {
 			{"SetMessageHidden", func(tx core.Tx) error { return tx.SetMessageHidden(ctx, missing, true) }},
 			{"SetTelegramID", func(tx core.Tx) error { return tx.SetTelegramID(ctx, 999, 4242) }},
 			{"TicketWork", func(tx core.Tx) error { _, err := tx.TicketWork(ctx, missing, 900); return err }},
+			{"EditMessage", func(tx core.Tx) error {
+				return tx.EditMessage(ctx, &core.MessageRevision{MessageID: missing, Body: "was", EditedAt: epoch}, "now", false)
+			}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
