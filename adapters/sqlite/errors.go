@@ -31,6 +31,11 @@ func translate(err error) error {
 	if err == nil || core.ErrorCode(err) != core.EINTERNAL {
 		return err
 	}
+	if isForeignKey(err) {
+		// A write that names a row which does not exist (a user, a ticket, a department):
+		// the use cases check what they name first, so this is a caller's mistake, not ours.
+		return &wrapped{core.Errorf(core.ENOTFOUND, "A record this change refers to does not exist; nothing was saved."), err}
+	}
 	switch primaryCode(err) {
 	case sqlitelib.SQLITE_FULL:
 		return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is full; nothing was saved."), err}

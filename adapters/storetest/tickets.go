@@ -490,6 +490,11 @@ func runTickets(t *testing.T, open Opener) {
 			{"SetMessageHidden", func(tx core.Tx) error { return tx.SetMessageHidden(ctx, missing, true) }},
 			{"SetTelegramID", func(tx core.Tx) error { return tx.SetTelegramID(ctx, 999, 4242) }},
 			{"TicketWork", func(tx core.Tx) error { _, err := tx.TicketWork(ctx, missing, 900); return err }},
+			{"CreateMessage", func(tx core.Tx) error {
+				return tx.CreateMessage(ctx, &core.Message{TicketID: missing, Author: core.AuthorCustomer, Channel: core.ChannelAPI, Body: "x", CreatedAt: epoch})
+			}},
+			{"SetFavourite", func(tx core.Tx) error { return tx.SetFavourite(ctx, 900, missing, true, epoch) }},
+			{"SetRead", func(tx core.Tx) error { return tx.SetRead(ctx, 900, missing, true, epoch) }},
 			{"EditMessage", func(tx core.Tx) error {
 				return tx.EditMessage(ctx, &core.MessageRevision{MessageID: missing, Body: "was", EditedAt: epoch}, "now", false)
 			}},
