@@ -15,6 +15,11 @@ import (
 // messages to tickets.
 
 func (t *writeTx) CreateTelegramLinkCode(_ context.Context, c *core.TelegramLinkCode) error {
+	// Expired codes go here too, not only when one is taken: a take that fails (a wrong or
+	// expired code) is undone, cleanup included, so codes nobody uses would pile up.
+	if _, err := t.q.ExecContext(t.ctx, `DELETE FROM telegram_link_codes WHERE expires_at <= ?`, toDB(c.CreatedAt)); err != nil {
+		return fmt.Errorf("delete expired telegram link codes: %w", err)
+	}
 	_, err := t.q.ExecContext(t.ctx, `INSERT INTO telegram_link_codes (hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`,
 		c.Hash, c.UserID, toDB(c.ExpiresAt), toDB(c.CreatedAt))
 	if err != nil {

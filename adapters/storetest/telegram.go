@@ -166,6 +166,25 @@ func runTelegram(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("LinkCodesExpireWhenANewOneIsMade", func(t *testing.T) {
+		d := newDesk(t, open, core.Options{})
+		expires := epoch.Add(core.TelegramLinkTTL)
+		create := func(hash string, at time.Time) {
+			t.Helper()
+			d.write(t, func(tx core.Tx) error {
+				return tx.CreateTelegramLinkCode(ctx, &core.TelegramLinkCode{Hash: hash, UserID: 100, ExpiresAt: at.Add(core.TelegramLinkTTL), CreatedAt: at})
+			})
+		}
+		create("h-old", epoch)
+		create("h-new", expires.Add(time.Minute))
+		// Asked for at a time the old code was alive, it is still gone: the new code swept it.
+		err := d.store.Write(ctx, func(tx core.Tx) error {
+			_, err := tx.TakeTelegramLinkCode(ctx, "h-old", epoch.Add(time.Minute))
+			return err
+		})
+		wantCode(t, "an expired code after a new one was made", err, core.ENOTFOUND)
+	})
+
 	t.Run("TelegramIDs", func(t *testing.T) {
 		d := newDesk(t, open, core.Options{})
 		linked := func(telegramID int64) int64 {
