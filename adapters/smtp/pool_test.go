@@ -12,6 +12,12 @@ import (
 
 // countingServer is fakeServer that counts the connections it accepted.
 func countingServer(t *testing.T) (port int, accepted *atomic.Int64) {
+	return acceptCounting(t, func(c net.Conn) { serveFake(c, "", "") })
+}
+
+// acceptCounting serves every connection of a loopback listener with serve, each in its own
+// goroutine, and counts them.
+func acceptCounting(t *testing.T, serve func(net.Conn)) (port int, accepted *atomic.Int64) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -26,7 +32,7 @@ func countingServer(t *testing.T) (port int, accepted *atomic.Int64) {
 				return
 			}
 			accepted.Add(1)
-			go serveFake(c, "", "")
+			go serve(c)
 		}
 	}()
 	return l.Addr().(*net.TCPAddr).Port, accepted

@@ -14,53 +14,38 @@ import (
 // hangUpServer is an SMTP server that hangs up after every mail, once it has answered the
 // RSET that follows: the way a server's idle timeout leaves a kept connection.
 func hangUpServer(t *testing.T) (port int, accepted *atomic.Int64) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	accepted = new(atomic.Int64)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				r := bufio.NewReader(c)
-				say := func(s string) { _, _ = c.Write([]byte(s + "\r\n")) }
-				say("220 fake ESMTP")
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
-					case "EHLO":
-						say("250-fake\r\n250 8BITMIME")
-					case "DATA":
-						say("354 go on")
-						for l, err := r.ReadString('\n'); l != ".\r\n"; l, err = r.ReadString('\n') {
-							if err != nil {
-								return
-							}
-						}
-						say("250 queued")
-					case "RSET":
-						say("250 ok")
-						return
-					default:
-						say("250 ok")
-					}
-				}
-			}()
+	return acceptCounting(t, serveUntilRSET)
+}
+
+func serveUntilRSET(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	say := func(s string) { _, _ = c.Write([]byte(s + "\r\n")) }
+	say("220 fake ESMTP")
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
 		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port, accepted
+		switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
+		case "EHLO":
+			say("250-fake\r\n250 8BITMIME")
+		case "DATA":
+			say("354 go on")
+			for l, err := r.ReadString('\n'); l != ".\r\n"; l, err = r.ReadString('\n') {
+				if err != nil {
+					return
+				}
+			}
+			say("250 queued")
+		case "RSET":
+			say("250 ok")
+			return
+		default:
+			say("250 ok")
+		}
+	}
 }
 
 // A connection used a moment ago is not asked NOOP first; when it died all the same, the
