@@ -189,8 +189,10 @@ func (u *unbatched) Read(ctx context.Context, fn func(core.ReadTx) error) error 
 // customer's reply by mail, the staff alerts) loaded together and loaded one by one, and
 // finds the same mails.
 func TestDispatcher_BatchRendersAsAlone(t *testing.T) {
+	// Both runs at one time: the mails quote when each message was written.
+	at := time.Now().Truncate(time.Minute)
 	run := func(t *testing.T, store func(*sqlite.DB) core.Store) []gateway.Outgoing {
-		d := newDesk(t)
+		d := newDeskAt(t, &clock{t: at})
 		first := d.ingest(t, mail("orig@customer.test", "ann@customer.test", "Printer on fire", "help"))
 		d.ingest(t, mail("other@customer.test", "bob@customer.test", "Invoice", "wrong total"))
 		reply := mail("r@customer.test", "ann@customer.test", "[#"+itoa(first.TicketID)+"] Printer on fire", "still burning")
@@ -199,7 +201,7 @@ func TestDispatcher_BatchRendersAsAlone(t *testing.T) {
 		}
 		rec := &recorder{}
 		disp := gateway.NewDispatcher(d.db, store(d.db), map[core.Channel]gateway.Sender{core.ChannelEmail: rec},
-			&clock{t: time.Now().Add(time.Minute)},
+			&clock{t: at.Add(time.Minute)},
 			gateway.DispatcherOptions{Render: gateway.RenderOptions{Address: support, Name: "Helpdesk", Secret: secret,
 				TicketLink: func(id int64) string { return "https://panel.test/support/" + itoa(id) }}})
 		if _, err := disp.DeliverDue(ctx); err != nil {

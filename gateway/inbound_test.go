@@ -32,8 +32,14 @@ type desk struct {
 
 func newDesk(t *testing.T) *desk {
 	t.Helper()
+	return newDeskAt(t, nil)
+}
+
+// newDeskAt is newDesk whose use cases read the time from clk (nil: the system clock).
+func newDeskAt(t *testing.T, clk core.Clock) *desk {
+	t.Helper()
 	db := sqlitetest.Open(t)
-	svc := core.NewService(db, db.Blobs(), nil, core.Options{MaxAttachmentBytes: 1000,
+	svc := core.NewService(db, db.Blobs(), clk, core.Options{MaxAttachmentBytes: 1000,
 		Notify: core.NotifyOptions{Email: true, StaffEmails: []string{"desk@provider.test"}}})
 	sys := core.System()
 	for _, id := range []int64{1, 2} {
