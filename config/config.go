@@ -33,6 +33,9 @@ const (
 	FormFieldsRoom = 1 << 20
 	// MinSecretLen is the shortest accepted email.secret (the HMAC key of reply tokens).
 	MinSecretLen = 16
+	// MaxDatabaseConns is the largest database.max_conns: Postgres's largest
+	// max_connections (2^18 - 1), which also fits the pool's int32.
+	MaxDatabaseConns = 262143
 )
 
 // Config is the whole configuration of the daemon. The toml tags are the keys of the file;
@@ -72,10 +75,28 @@ type Server struct {
 	MetricsListen string `toml:"metrics_listen"`
 }
 
-// Database is where the SQLite file and the attachment blobs live.
+// Database drivers (database.driver).
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Database is the store: the driver, where its data lives (the SQLite file, or the Postgres
+// server of DSN), and where the attachment blobs live.
 type Database struct {
-	Path           string `toml:"path"`
+	Driver         string `toml:"driver"`          // DriverSQLite or DriverPostgres
+	Path           string `toml:"path"`            // the SQLite file (driver sqlite)
 	AttachmentsDir string `toml:"attachments_dir"` // "" = AttachmentsPath()'s default
+	// DSN is the Postgres server and database (driver postgres), a postgres:// URL or
+	// key=value pairs; it may hold a password, so it is a secret.
+	DSN     string `toml:"dsn" secret:"true"`
+	DSNFile string `toml:"dsn_file"`
+	// MaxConns is the size of the Postgres connection pool; 0 = the driver's default.
+	MaxConns int `toml:"max_conns"`
+	// LeaseTTL is how long a node holds a singleton job's lease (the IMAP poller, the
+	// Telegram poller) without renewing it (driver postgres, several nodes): when the
+	// holder dies another node takes the job over within it.
+	LeaseTTL Duration `toml:"lease_ttl"`
 }
 
 // AttachmentsPath returns AttachmentsDir, or "attachments" next to the database file when it
@@ -234,7 +255,9 @@ func Default() Config {
 			Metrics:             true,
 		},
 		Database: Database{
-			Path: "data/helpdeskd.db",
+			Driver:   DriverSQLite,
+			Path:     "data/helpdeskd.db",
+			LeaseTTL: Duration{15 * time.Second},
 		},
 		Attachments: Attachments{
 			MaxBytes: 10 << 20,

@@ -81,8 +81,13 @@ func TestDefault_IsValidAndHasSpecDefaults(t *testing.T) {
 		{"server.failed_auth_burst", c.Server.FailedAuthBurst, 20},
 		{"server.metrics", c.Server.Metrics, true},
 		{"server.metrics_listen", c.Server.MetricsListen, ""},
+		{"database.driver", c.Database.Driver, "sqlite"},
 		{"database.path", c.Database.Path, "data/helpdeskd.db"},
 		{"database.attachments_dir", c.Database.AttachmentsDir, ""},
+		{"database.dsn", c.Database.DSN, ""},
+		{"database.dsn_file", c.Database.DSNFile, ""},
+		{"database.max_conns", c.Database.MaxConns, 0},
+		{"database.lease_ttl", c.Database.LeaseTTL.D(), 15 * time.Second},
 		{"attachments.max_bytes", c.Attachments.MaxBytes, int64(10485760)},
 		{"tickets.staff_reply_in_progress", c.Tickets.StaffReplyInProgress, false},
 		{"email.enabled", c.Email.Enabled, false},
@@ -190,6 +195,16 @@ tickets.staff_reply_in_progress = true
 			c.Database.AttachmentsDir = "/srv/files"
 			c.Attachments.MaxBytes = 1 << 20
 			c.Tickets.StaffReplyInProgress = true
+		}},
+		{"postgres database", `
+[database]
+driver = "postgres"
+dsn = "postgres://helpdeskd@/helpdeskd?host=/run/postgresql"
+max_conns = 16
+`, func(c *Config) {
+			c.Database.Driver = "postgres"
+			c.Database.DSN = "postgres://helpdeskd@/helpdeskd?host=/run/postgresql"
+			c.Database.MaxConns = 16
 		}},
 		{"nested email sections and topic table lower-cased", `
 [email]
@@ -300,6 +315,16 @@ func TestLoad_EnvOverrides(t *testing.T) {
 				c.Server.FailedAuthPerMinute = 2.5
 				c.Server.FailedAuthBurst = 5
 			}},
+		{"postgres database", "", []string{"HELPDESKD_DATABASE_DRIVER=postgres",
+			"HELPDESKD_DATABASE_DSN=host=/run/postgresql dbname=helpdeskd", "HELPDESKD_DATABASE_MAX_CONNS=8"},
+			func(c *Config) {
+				c.Database.Driver = "postgres"
+				c.Database.DSN = "host=/run/postgresql dbname=helpdeskd"
+				c.Database.MaxConns = 8
+			}},
+		{"the DSN from the environment wins over the file's", "[database]\ndriver = \"postgres\"\ndsn = \"postgres://a@/a\"\n",
+			[]string{"HELPDESKD_DATABASE_DSN=postgres://b:pw@db.example.com/b"},
+			func(c *Config) { c.Database.Driver = "postgres"; c.Database.DSN = "postgres://b:pw@db.example.com/b" }},
 		{"metrics on a listener of their own", "", []string{"HELPDESKD_SERVER_METRICS_LISTEN=127.0.0.1:9090"},
 			func(c *Config) { c.Server.MetricsListen = "127.0.0.1:9090" }},
 		{"other variables are ignored", "", []string{"PATH=/bin", "helpdeskd_server_listen=nope", "NOEQUALS",
@@ -519,6 +544,120 @@ func TestValidate_NamesTheBadKey(t *testing.T) {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error %q shows a secret", err)
 				}
+			}
+		})
+	}
+}
+
+// The database section: the driver, and the keys that belong to the other driver. The DSN
+// may hold a password and is never shown.
+func TestValidate_Database(t *testing.T) {
+	const password = "pg-secret-pw-42"
+	tests := []struct {
+		name   string
+		mutate func(*Database)
+		want   string // "" = valid
+	}{
+		{"sqlite by default", func(*Database) {}, ""},
+		{"postgres URL", func(d *Database) {
+			d.Driver, d.DSN = "postgres", "postgres://helpdeskd:"+password+"@db.example.com:5432/helpdeskd"
+		}, ""},
+		{"postgresql URL", func(d *Database) {
+			d.Driver, d.DSN = "postgres", "postgresql://helpdeskd@/helpdeskd?host=/run/postgresql"
+		}, ""},
+		{"postgres key=value", func(d *Database) {
+			d.Driver, d.DSN = "postgres", "host=/run/postgresql dbname=helpdeskd password="+password
+		}, ""},
+		{"postgres with a pool size", func(d *Database) { d.Driver, d.DSN, d.MaxConns = "postgres", "postgres://h@/h", 20 }, ""},
+		{"unknown driver", func(d *Database) { d.Driver = "mysql" }, `config: database.driver: must be one of sqlite, postgres (got "mysql")`},
+		{"empty driver", func(d *Database) { d.Driver = "" }, `config: database.driver: must be one of sqlite, postgres (got "")`},
+		{"driver in upper case", func(d *Database) { d.Driver, d.DSN = "Postgres", "postgres://h@/h" }, `config: database.driver: must be one of sqlite, postgres (got "Postgres")`},
+		{"postgres without a DSN", func(d *Database) { d.Driver = "postgres" },
+			`config: database.dsn: is required when database.driver is "postgres" (set dsn, dsn_file or HELPDESKD_DATABASE_DSN)`},
+		{"DSN with sqlite", func(d *Database) { d.DSN = "postgres://helpdeskd:" + password + "@db.example.com/helpdeskd" },
+			`config: database.dsn: is set but database.driver is "sqlite", which uses database.path: set database.driver = "postgres"`},
+		{"DSN of another scheme", func(d *Database) { d.Driver, d.DSN = "postgres", "mysql://root:"+password+"@db/helpdeskd" },
+			"config: database.dsn: must be a postgres:// or postgresql:// URL, or key=value pairs"},
+		{"DSN that is a path", func(d *Database) { d.Driver, d.DSN = "postgres", "/var/lib/helpdeskd/"+password },
+			"config: database.dsn: must be a postgres:// or postgresql:// URL, or key=value pairs"},
+		{"DSN URL that does not parse", func(d *Database) { d.Driver, d.DSN = "postgres", "postgres://u:"+password+"@db.example.com:port/x" },
+			"config: database.dsn: must be a postgres:// or postgresql:// URL"},
+		{"negative pool size", func(d *Database) { d.Driver, d.DSN, d.MaxConns = "postgres", "postgres://h@/h", -1 },
+			"config: database.max_conns: must not be negative; 0 means the driver's default (got -1)"},
+		{"pool size past Postgres's limit", func(d *Database) { d.Driver, d.DSN, d.MaxConns = "postgres", "postgres://h@/h", 1<<31 },
+			"config: database.max_conns: must be at most 262143"},
+		{"largest pool size", func(d *Database) { d.Driver, d.DSN, d.MaxConns = "postgres", "postgres://h@/h", 262143 }, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.mutate(&c.Database)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			wantErr(t, err, tc.want)
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("error %q shows the DSN's password", err)
+			}
+		})
+	}
+}
+
+// The DSN comes from the file, the environment or a dsn_file, as the other secrets do.
+func TestLoad_DatabaseDSN(t *testing.T) {
+	dir := t.TempDir()
+	dsnFile := writeSecret(t, dir, "database_dsn", "postgres://helpdeskd:file-pw@db.example.com/helpdeskd\n")
+	tests := []struct {
+		name    string
+		toml    string
+		env     []string
+		want    string // the DSN
+		wantErr []string
+	}{
+		{name: "from dsn_file", toml: "[database]\ndriver = \"postgres\"\ndsn_file = \"" + dsnFile + "\"\n",
+			want: "postgres://helpdeskd:file-pw@db.example.com/helpdeskd"},
+		{name: "dsn_file in the credentials directory", toml: "[database]\ndriver = \"postgres\"\ndsn_file = \"${CREDENTIALS_DIRECTORY}/database_dsn\"\n",
+			env: []string{"CREDENTIALS_DIRECTORY=" + dir}, want: "postgres://helpdeskd:file-pw@db.example.com/helpdeskd"},
+		{name: "dsn_file from the environment", env: []string{"HELPDESKD_DATABASE_DRIVER=postgres", "HELPDESKD_DATABASE_DSN_FILE=" + dsnFile},
+			want: "postgres://helpdeskd:file-pw@db.example.com/helpdeskd"},
+		{name: "HELPDESKD_DATABASE_DSN", env: []string{"HELPDESKD_DATABASE_DRIVER=postgres", "HELPDESKD_DATABASE_DSN=postgres://env-user@/helpdeskd"},
+			want: "postgres://env-user@/helpdeskd"},
+		{name: "dsn and dsn_file", toml: "[database]\ndriver = \"postgres\"\ndsn = \"postgres://inline-user@/x\"\ndsn_file = \"" + dsnFile + "\"\n",
+			wantErr: []string{"config: database.dsn: set either database.dsn or database.dsn_file, not both"}},
+		{name: "HELPDESKD_DATABASE_DSN and dsn_file", toml: "[database]\ndriver = \"postgres\"\ndsn_file = \"" + dsnFile + "\"\n",
+			env:     []string{"HELPDESKD_DATABASE_DSN=postgres://inline-user@/x"},
+			wantErr: []string{"config: database.dsn: set either database.dsn or database.dsn_file, not both"}},
+		{name: "credentials directory not set", toml: "[database]\ndriver = \"postgres\"\ndsn_file = \"${CREDENTIALS_DIRECTORY}/database_dsn\"\n",
+			wantErr: []string{"config: database.dsn_file: ${CREDENTIALS_DIRECTORY}/database_dsn names ${CREDENTIALS_DIRECTORY}, which is not set"}},
+		{name: "missing dsn_file", toml: "[database]\ndriver = \"postgres\"\ndsn_file = \"" + filepath.Join(dir, "nope") + "\"\n",
+			wantErr: []string{"config: database.dsn_file: cannot read the file " + filepath.Join(dir, "nope")}},
+		{name: "dsn_file with sqlite", toml: "[database]\ndsn_file = \"" + dsnFile + "\"\n",
+			wantErr: []string{`config: database.dsn: is set but database.driver is "sqlite"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(writeTOML(t, tc.toml), tc.env)
+			if tc.wantErr != nil {
+				wantErr(t, err, tc.wantErr...)
+				for _, s := range []string{"file-pw", "inline-user"} {
+					if err != nil && strings.Contains(err.Error(), s) {
+						t.Errorf("error %q shows the DSN", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Database.DSN != tc.want {
+				t.Errorf("database.dsn = %q, want %q", c.Database.DSN, tc.want)
+			}
+			if r := c.Redacted(); r.Database.DSN != "REDACTED" {
+				t.Errorf("Redacted().Database.DSN = %q", r.Database.DSN)
 			}
 		})
 	}

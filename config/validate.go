@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -41,9 +42,7 @@ func (c Config) Validate() error {
 	c.validateEmail(&p)
 	c.validateTelegram(&p)
 
-	if c.Database.Path == "" {
-		p.add("database.path", "must not be empty")
-	}
+	c.validateDatabase(&p)
 	for i, a := range c.Notify.StaffEmails {
 		if !plainAddress(a) {
 			p.add("notify.staff_emails", "item %d must be a plain e-mail address such as ops@example.com (got %q)", i+1, a)
@@ -122,6 +121,54 @@ func (c Config) validateServer(p *problems) {
 		p.add("server.max_body_bytes", "must be at least attachments.max_bytes + %d bytes for the other form fields, i.e. %d (got %d)",
 			FormFieldsRoom, limit+FormFieldsRoom, s.MaxBodyBytes)
 	}
+}
+
+// validateDatabase checks the driver and that the keys of the other driver are not set. The
+// DSN is a secret (it may hold a password): only its shape is checked, and it is never shown.
+func (c Config) validateDatabase(p *problems) {
+	d := c.Database
+	if d.Path == "" {
+		p.add("database.path", "must not be empty")
+	}
+	switch {
+	case d.MaxConns < 0:
+		p.add("database.max_conns", "must not be negative; 0 means the driver's default (got %d)", d.MaxConns)
+	case d.MaxConns > MaxDatabaseConns:
+		p.add("database.max_conns", "must be at most %d, the most connections a Postgres server takes (got %d)", MaxDatabaseConns, d.MaxConns)
+	}
+	if ttl := d.LeaseTTL.D(); ttl < 3*time.Second {
+		// Renewed every third of it: shorter, a busy database or a GC pause loses the lease.
+		p.add("database.lease_ttl", "must be at least 3s (got %s)", ttl)
+	}
+	switch d.Driver {
+	case DriverSQLite:
+		if d.DSN != "" {
+			p.add("database.dsn", "is set but database.driver is %q, which uses database.path: set database.driver = %q, or unset dsn, dsn_file and %sDATABASE_DSN",
+				DriverSQLite, DriverPostgres, EnvPrefix)
+		}
+	case DriverPostgres:
+		switch {
+		case d.DSN == "":
+			p.add("database.dsn", "is required when database.driver is %q (set dsn, dsn_file or %sDATABASE_DSN)", DriverPostgres, EnvPrefix)
+		case !postgresDSN(d.DSN):
+			p.add("database.dsn", "must be a postgres:// or postgresql:// URL, or key=value pairs such as \"host=/run/postgresql dbname=helpdeskd\"")
+		}
+	default:
+		p.add("database.driver", "must be one of %s, %s (got %q)", DriverSQLite, DriverPostgres, d.Driver)
+	}
+}
+
+// postgresDSN reports whether s has the shape of a connection string that Postgres drivers
+// accept: a postgres:// or postgresql:// URL, or keyword=value pairs.
+func postgresDSN(s string) bool {
+	if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, " =") {
+		if scheme != "postgres" && scheme != "postgresql" {
+			return false
+		}
+		_, err := url.Parse(s)
+		return err == nil
+	}
+	return strings.Contains(s, "=")
 }
 
 func (c Config) validateEmail(p *problems) {
