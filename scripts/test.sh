@@ -27,6 +27,22 @@ fi
 say "go vet"
 go vet ./...
 
+# The servers started below (the mail stack, Postgres) stop when this script ends, however it
+# ends: each block sets its directory, and cleanup stops what has one.
+mailstack_dir=""
+postgres_dir=""
+cleanup() {
+	if [ -n "$postgres_dir" ]; then
+		./scripts/postgres.sh stop "$postgres_dir" >/dev/null 2>&1 || true
+		rm -rf "$postgres_dir"
+	fi
+	if [ -n "$mailstack_dir" ]; then
+		./scripts/mailstack.sh stop "$mailstack_dir" >/dev/null 2>&1 || true
+		rm -rf "$mailstack_dir"
+	fi
+}
+trap cleanup EXIT
+
 # The real mail stack (Dovecot + Postfix on loopback, scripts/mailstack.sh) for the
 # integration tests. It is started when
 #   - CI is set, or HELPDESKD_MAILSTACK=1: a failure to start fails the run under CI;
@@ -51,7 +67,6 @@ fi
 if [ "$want_mailstack" = 1 ]; then
 	say "mail stack (Dovecot, Postfix)"
 	mailstack_dir=$(mktemp -d "${TMPDIR:-/tmp}/helpdeskd-mailstack.XXXXXX")
-	trap './scripts/mailstack.sh stop "$mailstack_dir" >/dev/null 2>&1 || true; rm -rf "$mailstack_dir"' EXIT
 	if ./scripts/mailstack.sh start "$mailstack_dir" >/dev/null; then
 		# shellcheck disable=SC1091
 		source "$mailstack_dir/env"
@@ -62,6 +77,43 @@ if [ "$want_mailstack" = 1 ]; then
 		exit 1
 	else
 		echo "the mail stack did not start (see above): the mail integration tests will skip" >&2
+	fi
+fi
+
+# A throw-away PostgreSQL (scripts/postgres.sh: a cluster in a temporary directory, on a Unix
+# socket there only) for the Postgres store's tests, which create a database each on it
+# (adapters/postgres/pgtest). It is started as the mail stack is: when CI is set or
+# HELPDESKD_POSTGRES=1 (under CI a failure to start fails the run), or, unless
+# HELPDESKD_POSTGRES=0, when running as root with apt-get at hand (it installs Debian's
+# postgresql) or when PostgreSQL is installed already (it then runs as the current user).
+# When HELPDESKD_TEST_POSTGRES is already set (a server started by hand) nothing is started.
+# Otherwise the Postgres tests skip and say how to run them; under CI they fail instead.
+# HELPDESKD_POSTGRES is read here and unset, as HELPDESKD_MAILSTACK is.
+postgres_choice=${HELPDESKD_POSTGRES:-}
+unset HELPDESKD_POSTGRES
+want_postgres=0
+if [ -n "${HELPDESKD_TEST_POSTGRES:-}" ] || [ "$postgres_choice" = 0 ]; then
+	want_postgres=0
+elif [ -n "${CI:-}" ] || [ "$postgres_choice" = 1 ]; then
+	want_postgres=1
+elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	want_postgres=1
+elif compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+	want_postgres=1
+fi
+if [ "$want_postgres" = 1 ]; then
+	say "postgres"
+	postgres_dir=$(mktemp -d "${TMPDIR:-/tmp}/helpdeskd-postgres.XXXXXX")
+	if ./scripts/postgres.sh start "$postgres_dir" >/dev/null; then
+		# shellcheck disable=SC1091
+		source "$postgres_dir/env"
+		# shellcheck disable=SC2153 # set by the env file
+		say "Postgres $HELPDESKD_TEST_POSTGRES"
+	elif [ -n "${CI:-}" ]; then
+		echo "Postgres did not start (see above): CI needs it" >&2
+		exit 1
+	else
+		echo "Postgres did not start (see above): the Postgres tests will skip" >&2
 	fi
 fi
 
