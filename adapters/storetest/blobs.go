@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/helpdeskd/helpdeskd/core"
@@ -78,6 +80,61 @@ func runBlobs(t *testing.T, open Opener) {
 		for _, hash := range []string{"", sha256Hex("never stored"), "../../etc/passwd", strings.Repeat("z", 64), strings.ToUpper(sha256Hex("x"))} {
 			_, err := b.Open(ctx, hash)
 			wantCode(t, "Open("+hash+")", err, core.ENOTFOUND)
+		}
+	})
+
+	t.Run("StoredAgainAfterDiscard", func(t *testing.T) {
+		b := open(t).Blobs()
+		hash, _, err := put(t, b, "refused, then sent again", 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Discard(ctx, hash); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := content(t, b, hash); ok {
+			t.Fatal("a discarded upload nothing needs was kept")
+		}
+		if again, _, err := put(t, b, "refused, then sent again", 1<<20); err != nil || again != hash {
+			t.Fatalf("stored again: %s, %v", again, err)
+		}
+		if got, ok := content(t, b, hash); !ok || got != "refused, then sent again" {
+			t.Fatalf("stored again after a discard: read %q (found %v)", got, ok)
+		}
+		// More Discards than Puts: the extra ones are harmless.
+		for range 2 {
+			if err := b.Discard(ctx, hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, ok := content(t, b, hash); ok {
+			t.Error("the last upload's Discard kept the bytes")
+		}
+	})
+
+	t.Run("ConcurrentPutsOfTheSameBytes", func(t *testing.T) {
+		b := open(t).Blobs()
+		c := strings.Repeat("the same attachment, sent by several requests at once ", 40_000)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				hash, size, err := b.Put(ctx, strings.NewReader(c), 1<<22)
+				if err == nil && (hash != sha256Hex(c) || size != int64(len(c))) {
+					err = fmt.Errorf("hash %s size %d, want %s and %d", hash, size, sha256Hex(c), len(c))
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		if got, ok := content(t, b, sha256Hex(c)); !ok || got != c {
+			t.Errorf("read back %d of %d bytes (found %v)", len(got), len(c), ok)
 		}
 	})
 

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +54,18 @@ func (d *desk) queue(t *testing.T, ns ...core.Notification) []core.Notification 
 		}
 	}
 	return ns
+}
+
+// giveBack records each notification DueIn returned as not attempted: as it was, with the
+// claim ended that a store whose outbox nodes share (claimer) took on it, so that the next
+// look finds the outbox as if nobody had looked.
+func (d *desk) giveBack(t *testing.T, list []core.Notification) {
+	t.Helper()
+	for _, n := range list {
+		if err := d.store.MarkRetry(ctx, n.ID, n.Attempts, n.NextAttemptAt, n.LastError); err != nil {
+			t.Fatalf("give notification %d back: %v", n.ID, err)
+		}
+	}
 }
 
 func notificationIDs(list []core.Notification) []int64 {
@@ -112,6 +126,7 @@ func runOutbox(t *testing.T, open Opener) {
 				if got := notificationIDs(list); !slices.Equal(got, tt.want) {
 					t.Errorf("due %v, want %v", got, tt.want)
 				}
+				d.giveBack(t, list)
 			})
 		}
 		list, err := d.store.DueIn(ctx, epoch, gateway.Lane{Channel: email}, 10)
@@ -346,6 +361,8 @@ func runOutbox(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("ClaimsOfASharedOutbox", func(t *testing.T) { testClaims(t, open) })
+
 	t.Run("TicketOrigins", func(t *testing.T) {
 		d := newDesk(t, open, core.Options{})
 		byMail := core.Actor{User: d.ann.User, Channel: core.ChannelEmail}
@@ -377,4 +394,110 @@ func runOutbox(t *testing.T, open Opener) {
 			t.Errorf("TicketOrigins of no tickets = %v, %v", got, err)
 		}
 	})
+}
+
+// claimer is an outbox that several daemon nodes share, each running the dispatcher: DueIn
+// claims what it returns, until an outcome of it is recorded or ClaimTTL past the now it
+// was given, so that no two passes, on one node or on two, send a notification at once. A
+// store whose one process delivers its outbox (SQLite) claims nothing.
+type claimer interface {
+	ClaimTTL() time.Duration
+}
+
+// nextDuer is a store that tells when the next notification is due.
+type nextDuer interface {
+	NextDue(ctx context.Context) (time.Time, error)
+}
+
+func testClaims(t *testing.T, open Opener) {
+	d := newDesk(t, open, core.Options{})
+	c, ok := d.store.(claimer)
+	if !ok {
+		t.Skip("the store's DueIn claims nothing: one process delivers its outbox")
+	}
+	ttl := c.ClaimTTL()
+	var queued []core.Notification
+	for i := range 40 {
+		queued = append(queued, core.Notification{Kind: core.NotifyNotice, Channel: core.ChannelEmail,
+			Recipient: "r" + itoaID(int64(i)) + "@example.com", NextAttemptAt: epoch})
+	}
+	queued = d.queue(t, queued...)
+	email := gateway.Lane{Channel: core.ChannelEmail}
+	due := func(now time.Time, limit int) []int64 {
+		t.Helper()
+		list, err := d.store.DueIn(ctx, now, email, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return notificationIDs(list)
+	}
+
+	// Passes at the same time split the backlog: each takes what no other took.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	taken := map[int64]int{}
+	start := make(chan struct{})
+	for range 4 {
+		wg.Go(func() {
+			<-start
+			for {
+				list, err := d.store.DueIn(ctx, epoch, email, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(list) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, n := range list {
+					taken[n.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, n := range queued {
+		if taken[n.ID] != 1 {
+			t.Errorf("notification %d returned %d times by concurrent passes, want once", n.ID, taken[n.ID])
+		}
+	}
+
+	// A claim holds for its time, then another pass may take the notification again (a node
+	// died mid-send), which claims it anew.
+	if got := due(epoch.Add(ttl-time.Second), 100); len(got) != 0 {
+		t.Errorf("due while claimed: %v, want none", got)
+	}
+	again := epoch.Add(ttl + time.Second)
+	if got := due(again, 100); len(got) != len(queued) {
+		t.Errorf("%d due once the claims expired, want %d", len(got), len(queued))
+	}
+	if got := due(again, 100); len(got) != 0 {
+		t.Errorf("due after the second claim: %v, want none", got)
+	}
+
+	// An outcome ends the claim: a sent one is done, a retried one is due at its retry.
+	retryAt := again.Add(time.Second)
+	if err := d.store.MarkSent(ctx, queued[0].ID, 1, again); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.store.MarkRetry(ctx, queued[1].ID, 1, retryAt, "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := due(retryAt, 100), []int64{queued[1].ID}; !slices.Equal(got, want) {
+		t.Errorf("due at the retry while the others are claimed: %v, want %v", got, want)
+	}
+
+	// What is due next is when the claims expire, not the due times they hide.
+	if nd, ok := d.store.(nextDuer); ok {
+		next, err := nd.NextDue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if expiry := again.Add(ttl); next.Before(expiry) || !next.Before(expiry.Add(time.Second)) {
+			t.Errorf("next due %v, want when the first claim expires (%v)", next, expiry)
+		}
+	}
 }

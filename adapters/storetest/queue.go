@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,6 +190,107 @@ func runQueue(t *testing.T, open Opener) {
 		run(t, d, d.svc, []queueCase{
 			{"a message just written", nil, core.QueueFilter{Search: "printer"}, []int{2, 1, 3}, n(3)},
 		})
+	})
+
+	t.Run("SearchBounds", func(t *testing.T) {
+		// Small bounds: a count that stops at SearchCap tickets, pages that end there, and a
+		// filtered walk that stops after the SearchScan newest matching messages; below both
+		// the answer is exact.
+		d := newDesk(t, open, core.Options{SearchCap: 3, SearchScan: 8})
+		open := func(who core.Actor, text string) int64 { return d.ticket(t, who, core.NewTicket{Description: text}).ID }
+		// Oldest first: t1 holds the only "toner" message of account 1, older than the nine
+		// "toner" messages of t8 that fill the scan.
+		t1 := open(d.ann, "printer jam, toner low")
+		t2 := open(d.ann, "printer offline")
+		t3 := open(d.ann, "printer queue stuck")
+		t4 := open(d.bob, "printer driver")
+		t5 := open(d.bob, "printer paper")
+		t6 := open(d.ann, "scanner broken")
+		t7 := open(d.bob, "scanner slow")
+		t8 := open(d.bob, "toner empty")
+		for range 8 {
+			d.reply(t, d.sam, t8, core.NewReply{Body: "more toner on its way"})
+		}
+		acct1, acct2 := int64(1), int64(2)
+		for _, tt := range []struct {
+			name  string
+			f     core.QueueFilter
+			want  []int64
+			total core.QueueCount
+		}{
+			{"under the cap: exact", core.QueueFilter{Search: "scanner"}, []int64{t7, t6}, core.QueueCount{N: 2}},
+			{"over the cap: capped, newest matches", core.QueueFilter{Search: "printer"}, []int64{t5, t4, t3}, core.QueueCount{N: 3, Capped: true}},
+			{"capped, second page ends at the cap", core.QueueFilter{Search: "printer", Page: core.Page{Number: 2, Size: 2}}, []int64{t3}, core.QueueCount{N: 3, Capped: true}},
+			{"capped, page past the cap", core.QueueFilter{Search: "printer", Page: core.Page{Number: 3, Size: 2}}, []int64{}, core.QueueCount{N: 3, Capped: true}},
+			{"capped, the same tickets oldest first", core.QueueFilter{Search: "printer", Order: "asc"}, []int64{t3, t4, t5}, core.QueueCount{N: 3, Capped: true}},
+			{"a filter brings it under the cap", core.QueueFilter{Search: "printer", AccountID: &acct2}, []int64{t5, t4}, core.QueueCount{N: 2}},
+			{"a filter over the cap", core.QueueFilter{Search: "printer", AccountID: &acct1}, []int64{t3, t2, t1}, core.QueueCount{N: 3}},
+			{"exact page past the end", core.QueueFilter{Search: "printer", AccountID: &acct2, Page: core.Page{Number: 2, Size: 2}}, []int64{}, core.QueueCount{N: 2}},
+			{"no filter, no scan bound: exact", core.QueueFilter{Search: "toner"}, []int64{t8, t1}, core.QueueCount{N: 2}},
+			{"past the scan with a filter: found so far, capped", core.QueueFilter{Search: "toner", AccountID: &acct2}, []int64{t8}, core.QueueCount{N: 1, Capped: true}},
+			{"past the scan with a filter: none found, capped", core.QueueFilter{Search: "toner", AccountID: &acct1}, []int64{}, core.QueueCount{N: 0, Capped: true}},
+			{"nothing found", core.QueueFilter{Search: "fax"}, []int64{}, core.QueueCount{}},
+			{"no search: never capped", core.QueueFilter{AccountID: &acct1}, []int64{t6, t3, t2, t1}, core.QueueCount{N: 4}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				list, total, err := d.svc.Queue(ctx, d.sam, tt.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := queueIDs(list); !slices.Equal(got, tt.want) || total != tt.total {
+					t.Errorf("got %v %+v, want %v %+v", got, total, tt.want, tt.total)
+				}
+			})
+		}
+	})
+
+	t.Run("SearchWords", func(t *testing.T) {
+		// A word is a run of letters and digits; anything else separates words, in the text
+		// and in the query, where a query word of several is a phrase.
+		d := newDesk(t, open, core.Options{})
+		open := func(subject, text string) int64 {
+			return d.ticket(t, d.ann, core.NewTicket{Subject: subject, Description: text}).ID
+		}
+		mail := open("Bounce", "Mail from ann@example.com is returned")
+		host := open("Site down", "www.example.com answers 502 since v2.3.4")
+		order := open("Printer", "The vendor printer list")
+		phrase := open("Vendor", "Ask the printer vendor, or the printer-vendor site")
+		cyr := open("Принтер", "Не печатает")
+		// A long text of distinct words (a pasted log) is kept, and found by its start.
+		var log strings.Builder
+		for i := range 150000 {
+			fmt.Fprintf(&log, "x%07d ", i)
+		}
+		long := open("Log", log.String())
+		for _, tt := range []struct {
+			q    string
+			want []int64
+		}{
+			{"example.com", []int64{host, mail}},
+			{"example", []int64{host, mail}},
+			{"ann@example.com", []int64{mail}},
+			{"com ann", []int64{mail}},
+			{"example.com ann", []int64{mail}},
+			{"v2.3.4", []int64{host}},
+			{"3", []int64{host}},
+			{"502!", []int64{host}},
+			{"printer-vendor", []int64{phrase}},
+			{"vendor-printer", []int64{order}},
+			{"printer_vendor", []int64{phrase}},
+			{"ПРИНТЕР печатает", []int64{cyr}},
+			{"ann@example.org", []int64{}},
+			{"x0000001", []int64{long}},
+		} {
+			t.Run(tt.q, func(t *testing.T) {
+				list, _, err := d.svc.Queue(ctx, d.sam, core.QueueFilter{Search: tt.q})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := queueIDs(list); !slices.Equal(got, tt.want) {
+					t.Errorf("search %q: got %v, want %v", tt.q, got, tt.want)
+				}
+			})
+		}
 	})
 
 	t.Run("Work", func(t *testing.T) {

@@ -65,6 +65,26 @@ func runUsers(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("EmailKeepsItsCaseAndMatchesInAnyCase", func(t *testing.T) {
+		// The service lower-cases addresses; one written through the port as it came is kept
+		// so, yet found, and taken, in any case.
+		d := newDesk(t, open, core.Options{})
+		d.write(t, func(tx core.Tx) error {
+			return tx.PutUser(ctx, &core.User{ID: 400, Email: "Dan@Example.com", Name: "Dan", Role: core.RoleCustomer, CreatedAt: epoch, UpdatedAt: epoch})
+		})
+		var u *core.User
+		d.read(t, func(tx core.ReadTx) (err error) { u, err = tx.UserByEmail(ctx, "dan@example.COM"); return })
+		if u.ID != 400 || u.Email != "Dan@Example.com" {
+			t.Errorf("user by email %+v, want 400 with Dan@Example.com", u)
+		}
+		_, err := d.svc.PutUser(ctx, d.sys, core.User{ID: 401, Email: "dan@example.com", Name: "Other"})
+		wantCode(t, "another user with the address in lower case", err, core.ECONFLICT)
+		// The owner may change the case of their own address.
+		if got, err := d.svc.PutUser(ctx, d.sys, core.User{ID: 400, Email: "DAN@example.com", Name: "Dan"}); err != nil || got.Email != "dan@example.com" {
+			t.Errorf("owner lower-casing their address: %+v, %v", got, err)
+		}
+	})
+
 	t.Run("UserUpsertReplacesMemberships", func(t *testing.T) {
 		d := newDesk(t, open, core.Options{})
 		later := d.clock.tick(time.Hour)

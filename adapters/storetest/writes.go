@@ -104,6 +104,32 @@ func runWrites(t *testing.T, open Opener) {
 		})
 	}
 
+	t.Run("RefusedChangesLeaveTheWriteUsable", func(t *testing.T) {
+		// The port's refusals (a taken email, an inbound message seen before, a missing key or
+		// ticket) change nothing, and the write can go on and commit what else it does: a
+		// store whose failed statements spoil the transaction must ask first instead.
+		d := newDesk(t, open, core.Options{})
+		rec := core.InboundRecord{Channel: core.ChannelEmail, Key: "<seen@example.com>", Result: core.InboundRejected, At: epoch}
+		d.write(t, func(tx core.Tx) error { return tx.RecordInbound(ctx, &rec) })
+		d.write(t, func(tx core.Tx) error {
+			err := tx.PutUser(ctx, &core.User{ID: 400, Email: "ann@acme.example", Name: "X", Role: core.RoleCustomer, CreatedAt: epoch, UpdatedAt: epoch})
+			wantCode(t, "PutUser with a taken email", err, core.ECONFLICT)
+			again := rec
+			wantCode(t, "RecordInbound again", tx.RecordInbound(ctx, &again), core.ECONFLICT)
+			wantCode(t, "DeleteAPIKey of no key", tx.DeleteAPIKey(ctx, 100, 12345), core.ENOTFOUND)
+			wantCode(t, "SetTicketStatus of no ticket", tx.SetTicketStatus(ctx, 12345, core.StatusClosed, epoch), core.ENOTFOUND)
+			return tx.PutAccount(ctx, &core.Account{ID: 5, Name: "After", CreatedAt: epoch, UpdatedAt: epoch})
+		})
+		d.read(t, func(tx core.ReadTx) error {
+			if a, err := tx.Account(ctx, 5); err != nil || a.Name != "After" {
+				t.Errorf("account written after the refusals: %+v, %v", a, err)
+			}
+			_, err := tx.User(ctx, 400)
+			wantCode(t, "the refused user", err, core.ENOTFOUND)
+			return nil
+		})
+	})
+
 	t.Run("ReadReturnsFnsError", func(t *testing.T) {
 		d := newDesk(t, open, core.Options{})
 		err := d.store.Read(ctx, func(core.ReadTx) error { return changeMyMind })

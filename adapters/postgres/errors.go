@@ -1,0 +1,73 @@
+package postgres
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/helpdeskd/helpdeskd/core"
+)
+
+// SQLSTATEs the store acts on (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+const (
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeDiskFull             = "53100"
+	codeReadOnly             = "25006"
+)
+
+// sqlState returns the SQLSTATE of a server error, "" for any other error.
+func sqlState(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// retryable reports whether a transaction failed only because it lost to a concurrent one,
+// so that running it again may succeed.
+func retryable(err error) bool {
+	switch sqlState(err) {
+	case codeSerializationFailure, codeDeadlockDetected:
+		return true
+	}
+	return false
+}
+
+// isUnique reports whether err is a unique constraint violation.
+func isUnique(err error) bool { return sqlState(err) == codeUniqueViolation }
+
+// translate turns server errors that callers can act on into domain errors, by SQLSTATE,
+// never by message text.
+func translate(err error) error {
+	if err == nil || core.ErrorCode(err) != core.EINTERNAL {
+		return err
+	}
+	switch sqlState(err) {
+	case codeForeignKeyViolation:
+		// A write that names a row which does not exist: the use cases check what they name
+		// first, so this is a caller's mistake, not ours.
+		return &wrapped{core.Errorf(core.ENOTFOUND, "A record this change refers to does not exist; nothing was saved."), err}
+	case codeUniqueViolation:
+		return &wrapped{core.Errorf(core.ECONFLICT, "A record with the same key exists; nothing was saved."), err}
+	case codeDiskFull:
+		return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is full; nothing was saved."), err}
+	case codeReadOnly:
+		return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is read-only; nothing was saved."), err}
+	}
+	return err
+}
+
+// wrapped keeps the driver error for logs while the domain error decides the answer.
+type wrapped struct {
+	domain *core.Error
+	cause  error
+}
+
+func (w *wrapped) Error() string { return w.domain.Error() + ": " + w.cause.Error() }
+func (w *wrapped) Unwrap() []error {
+	return []error{w.domain, w.cause}
+}

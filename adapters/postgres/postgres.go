@@ -1,0 +1,223 @@
+// Package postgres is helpdeskd's store on Postgres (jackc/pgx/v5 with pgxpool): core.Store,
+// core.Blobs (chunked bytea, so any node serves any file) and every port the gateway and the
+// channels use, for a desk that runs several nodes on one database.
+//
+// Writes run at SERIALIZABLE isolation, so a write sees the database as if the writes of
+// every node ran one at a time, which is what the core's use cases are written against; a
+// write that loses a conflict (SQLSTATE 40001 or 40P01) is run again from the start, which
+// core.Store allows. Reads run on a read-only REPEATABLE READ snapshot. It knows nothing of
+// HTTP, mail or Telegram.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpdeskd/helpdeskd/core"
+)
+
+var _ core.Store = (*DB)(nil)
+
+// maxAttempts bounds how often one Write is run when it keeps losing serialization
+// conflicts; past it the caller gets EUNAVAILABLE.
+const maxAttempts = 20
+
+// Options configures Open.
+type Options struct {
+	// DSN is a libpq connection string or URL.
+	DSN string
+	// MaxConns is the pool's size; 0 keeps pgxpool's default (4, or the CPU count if more).
+	MaxConns int32
+}
+
+// DB is an open helpdeskd database on Postgres.
+type DB struct {
+	pool  *pgxpool.Pool
+	blobs *Blobs
+
+	// onQueued is called after a commit that queued notifications (SetOnQueued).
+	onQueued atomic.Pointer[func()]
+}
+
+// Open connects, applies pending migrations (once, however many nodes start together) and
+// returns the store.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.DSN == "" {
+		return nil, errors.New("postgres: empty DSN")
+	}
+	cfg, err := pgxpool.ParseConfig(opts.DSN)
+	if err != nil {
+		// pgx's message may quote the DSN, password included.
+		return nil, errors.New("postgres: the DSN cannot be parsed")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	db := &DB{pool: pool}
+	if err := db.checkEncoding(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	db.blobs = newBlobs(db)
+	return db, nil
+}
+
+// checkEncoding refuses a database that cannot hold or search every customer's text: one
+// not in UTF-8, or whose character classification (LC_CTYPE) is C or POSIX, where only
+// ASCII letters are letters, so that the search would drop every other word and fold no
+// other case.
+func (db *DB) checkEncoding(ctx context.Context) error {
+	var enc, ctype string
+	err := db.pool.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding), datctype FROM pg_database
+		WHERE datname = current_database()`).Scan(&enc, &ctype)
+	if err != nil {
+		return fmt.Errorf("postgres: read the database's encoding: %w", err)
+	}
+	if enc != "UTF8" || ctype == "C" || ctype == "POSIX" {
+		return fmt.Errorf("postgres: the database has encoding %s and LC_CTYPE %s; helpdeskd needs UTF8 with a UTF-8 LC_CTYPE "+
+			"such as C.UTF-8 (CREATE DATABASE helpdeskd ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0)", enc, ctype)
+	}
+	return nil
+}
+
+// Pool returns the connection pool, for the store's own tools (copy, leases).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Blobs returns the attachment store.
+func (db *DB) Blobs() core.Blobs { return db.blobs }
+
+// Close waits for the connections in use and closes the pool.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// SetOnQueued sets what is called after every commit that queued notifications (the
+// dispatcher's wake-up).
+func (db *DB) SetOnQueued(fn func()) { db.onQueued.Store(&fn) }
+
+// Read runs fn on a consistent, read-only snapshot.
+func (db *DB) Read(ctx context.Context, fn func(core.ReadTx) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return translate(fmt.Errorf("begin read: %w", err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	return translate(fn(&readTx{ctx: ctx, tx: tx}))
+}
+
+// Write runs fn in a serializable transaction and commits it; it runs fn again when the
+// transaction loses a serialization conflict with another.
+func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
+	var queued bool
+	err := db.serial(ctx, func(tx pgx.Tx) error {
+		w := &writeTx{readTx: readTx{ctx: ctx, tx: tx}}
+		if err := run(fn, w); err != nil {
+			return err
+		}
+		queued = w.queued
+		return nil
+	})
+	if err == nil && queued {
+		if f := db.onQueued.Load(); f != nil {
+			(*f)()
+		}
+	}
+	return err
+}
+
+// serial runs fn in a serializable transaction and commits it, running it again (up to
+// maxAttempts times) when it loses a serialization conflict or a deadlock. Every write of
+// the store goes through it, the store's own (outbox, Telegram) as well as core's.
+func (db *DB) serial(ctx context.Context, fn func(pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.attempt(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		if !retryable(err) {
+			return translate(err)
+		}
+		if attempt == maxAttempts {
+			return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is too busy; nothing was saved. Try again."), err}
+		}
+		// A pause before the next run, random so that the transactions that conflicted do
+		// not meet again at once, longer after each conflict.
+		pause := time.Duration(rand.Int64N(int64(min(attempt, 8)) * int64(time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// attempt is one run of serial's transaction.
+func (db *DB) attempt(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := checkFence(ctx, tx); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// run calls fn, turning a panic into an error so that the transaction is rolled back and
+// the caller answers instead of the process dying.
+func run(fn func(core.Tx) error, tx core.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write panicked: %v", r)
+		}
+	}()
+	return fn(tx)
+}
+
+// Ping proves the database takes writes: it rewrites the heartbeat row.
+func (db *DB) Ping(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO heartbeat (id, at) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UTC())
+	return translate(err)
+}
+
+// OutboxDepth counts notifications waiting for delivery.
+func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE state = 'pending'`).Scan(&n)
+	return n, translate(err)
+}
+
+// Describe names the database a DSN points at for logs: host, port and database, never the
+// user's password.
+func Describe(dsn string) string {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return "(unparsable DSN)"
+	}
+	c := cfg.ConnConfig
+	return fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database)
+}

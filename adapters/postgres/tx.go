@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/helpdeskd/helpdeskd/core"
+)
+
+// readTx is core.ReadTx over one Postgres transaction.
+type readTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+// writeTx is core.Tx; queued says it queued notifications (the dispatcher is woken after
+// the commit).
+type writeTx struct {
+	readTx
+	queued bool
+}
+
+var (
+	_ core.ReadTx = (*readTx)(nil)
+	_ core.Tx     = (*writeTx)(nil)
+)
+
+// scanner is a row or rows positioned on a row.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func notFound(what string, id any) error {
+	return core.Errorf(core.ENOTFOUND, "%s %v not found.", what, id)
+}
+
+// ts is a time as stored: NULL for the zero time, else UTC with microseconds.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// fromTS is a stored time read back: the zero time for NULL, else UTC.
+func fromTS(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// nullID is an ID as stored: NULL for 0.
+func nullID(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+// nullText is a text as stored: NULL for "".
+func nullText(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
