@@ -26,5 +26,10 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.respond(w, r, http.StatusOK, "ready", nil)
+	var data any
+	if s.opts.Leases != nil {
+		// Which singleton jobs this node runs, for an operator looking at several nodes.
+		data = map[string]any{"leases": s.opts.Leases()}
+	}
+	s.respond(w, r, http.StatusOK, "ready", data)
 }

@@ -35,6 +35,9 @@ type Options struct {
 	Metrics Metrics
 	// Ready answers GET /readyz: nil error is ready. nil means always ready.
 	Ready func(ctx context.Context) error
+	// Leases, when set, lists the leases this node holds (the singleton jobs it runs, such
+	// as "imap:INBOX"); /readyz answers them in its data.
+	Leases func() []string
 	// MaxBodyBytes limits every request body. 0 means DefaultMaxBodyBytes, raised if need
 	// be to the attachment limit plus room for the form around the file.
 	MaxBodyBytes int64

@@ -51,6 +51,7 @@ type Metrics struct {
 	inboundMails        *prometheus.CounterVec
 	notificationsFailed *prometheus.CounterVec
 	connected           *prometheus.GaugeVec
+	leaseHeld           *prometheus.GaugeVec
 
 	outboxOnce  sync.Once
 	outboxDepth atomic.Pointer[func() float64]
@@ -89,11 +90,16 @@ func New() *Metrics {
 			Name:      "channel_connected",
 			Help:      "1 while a channel (imap, telegram) is connected, 0 while it is retrying.",
 		}, []string{"channel"}),
+		leaseHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "lease_held",
+			Help:      "1 on the node that holds a lease (imap:MAILBOX, telegram) and runs its job, 0 on the others.",
+		}, []string{"lease"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpDuration, m.ticketsCreated, m.inboundMails, m.notificationsFailed, m.connected,
+		m.httpDuration, m.ticketsCreated, m.inboundMails, m.notificationsFailed, m.connected, m.leaseHeld,
 	)
 	// Known label values start at zero so that rate() works from the first scrape.
 	for _, ch := range []core.Channel{core.ChannelAPI, core.ChannelEmail, core.ChannelTelegram} {
@@ -161,6 +167,15 @@ func (m *Metrics) SetConnected(channel string, up bool) {
 		v = 1
 	}
 	m.connected.WithLabelValues(channel).Set(v)
+}
+
+// SetLeaseHeld reports whether this node holds a lease (gateway.RunLeader).
+func (m *Metrics) SetLeaseHeld(lease string, held bool) {
+	v := 0.0
+	if held {
+		v = 1
+	}
+	m.leaseHeld.WithLabelValues(lease).Set(v)
 }
 
 // SetOutboxDepthFunc makes helpdeskd_outbox_depth report what fn returns at each scrape

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/config"
 )
 
 // adminBackup writes a tar archive of the database and its attachments to FILE, into a
@@ -23,6 +24,9 @@ func adminBackup(ctx context.Context, args []string, stdout, stderr io.Writer, e
 	}
 	if len(rest) != 1 {
 		return fmt.Errorf("%w: admin backup needs one FILE (a .tar to write, a directory, or - for standard output)", errUsage)
+	}
+	if err := sqliteOnly("admin backup", cfg); err != nil {
+		return err
 	}
 	opts := sqlite.BackupOptions{AttachmentsDir: cfg.Database.AttachmentsPath()}
 	dst := rest[0]
@@ -96,6 +100,9 @@ func adminCheck(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	if err != nil {
 		return err
 	}
+	if err := sqliteOnly("admin check", cfg); err != nil {
+		return err
+	}
 	attachments := cfg.Database.AttachmentsPath()
 	res, err := sqlite.Check(ctx, cfg.Database.Path, sqlite.BackupOptions{AttachmentsDir: attachments})
 	if err != nil {
@@ -119,4 +126,13 @@ func adminCheck(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		fmt.Fprintln(stdout, p)
 	}
 	return errors.New("database " + cfg.Database.Path + " or its attachments in " + attachments + " failed the check")
+}
+
+// sqliteOnly refuses a command that works on the SQLite file when the desk is on Postgres,
+// whose own tools (pg_dump, amcheck) do that job there, attachments included.
+func sqliteOnly(cmd string, cfg config.Config) error {
+	if cfg.Database.Driver == config.DriverPostgres {
+		return fmt.Errorf("%s works on the SQLite file; this desk is on Postgres (database.driver): use pg_dump and pg_restore, which keep the attachments too (docs/scaling.md)", cmd)
+	}
+	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 	"github.com/helpdeskd/helpdeskd/config"
 	"github.com/helpdeskd/helpdeskd/core"
 )
@@ -82,12 +81,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		if err != nil {
 			return err
 		}
-		db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{AttachmentsDir: cfg.Database.AttachmentsPath()})
+		st, err := openStore(ctx, cfg.Database)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "database %s is up to date\n", cfg.Database.Path)
-		return db.Close()
+		fmt.Fprintf(stdout, "database %s is up to date\n", st.where)
+		return st.db.Close()
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr, env)
 	case "health":
@@ -231,10 +230,11 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if what == "mail reprocess" {
 		return reprocessMail(ctx, cfg, stdout, stderr)
 	}
-	db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{AttachmentsDir: cfg.Database.AttachmentsPath()})
+	st, err := openStore(ctx, cfg.Database)
 	if err != nil {
 		return err
 	}
+	db := st.db
 	defer db.Close()
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
 	sys := core.System()

@@ -69,7 +69,7 @@ func (m *Main) openEmail(ctx context.Context) error {
 	opts := imapOptions(m.Config, m.Logger)
 	opts.OnState = func(up bool) { m.Metrics.SetConnected(metrics.ChannelIMAP, up) }
 	m.Poller = imap.New(opts, handler)
-	m.parts = append(m.parts, m.Poller.Run)
+	m.parts = append(m.parts, m.singleton("imap:"+m.Config.Email.IMAP.Mailbox, m.Poller.Run))
 	return nil
 }
 

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 )
 
 // blobSweepEvery is how often the blob store is swept of uploads nothing references (also
@@ -17,14 +15,14 @@ import (
 const blobSweepEvery = time.Hour
 
 // sweepBlobs removes, at start and then every blobSweepEvery until ctx ends, the blobs
-// older than sqlite.StagingGrace that no attachment and no inbound record references.
+// older than the store's staging grace that no attachment and no inbound record references.
 // A failed sweep is logged and tried again next time: it must not stop the daemon.
 func (m *Main) sweepBlobs(ctx context.Context) error {
 	log := m.Logger.With("part", "blob sweep")
 	tick := time.NewTicker(blobSweepEvery)
 	defer tick.Stop()
 	for {
-		res, err := m.DB.SweepBlobs(ctx, sqlite.StagingGrace)
+		res, err := m.store.sweep(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil

@@ -17,7 +17,6 @@ import (
 	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
 	"github.com/helpdeskd/helpdeskd/adapters/imap"
 	"github.com/helpdeskd/helpdeskd/adapters/metrics"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 	"github.com/helpdeskd/helpdeskd/config"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
@@ -27,7 +26,7 @@ import (
 type Main struct {
 	Config  config.Config
 	Logger  *slog.Logger
-	DB      *sqlite.DB
+	DB      deskStore
 	Service *core.Service
 	Metrics *metrics.Metrics
 	// Senders deliver notifications, one per enabled channel; Dispatcher drives them.
@@ -38,6 +37,11 @@ type Main struct {
 	// LookupTXT answers the DNS queries of DKIM verification (email.verify_dkim); nil means
 	// the system resolver. Set before Open.
 	LookupTXT func(domain string) ([]string, error)
+	// node names this daemon as a lease holder; leases are the leases it holds.
+	node   string
+	leases leaseSet
+	// store is DB with what differs by driver (its name for logs, its blob sweep).
+	store *openedStore
 	// parts are the channel loops (IMAP poller, Telegram poller) run beside the server.
 	parts []func(context.Context) error
 	// closers release what the channels opened, in reverse order, before the database.
@@ -61,12 +65,13 @@ func (m *Main) Open(ctx context.Context) error {
 	for _, w := range cfg.Warnings() {
 		m.Logger.Warn("configuration warning", "key", w.Key, "warning", w.Msg)
 	}
-	db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{AttachmentsDir: cfg.Database.AttachmentsPath()})
+	st, err := openStore(ctx, cfg.Database)
 	if err != nil {
-		// A database on a read-only or full file system fails here: say which file.
-		return fmt.Errorf("open database %s (database.path): %w", cfg.Database.Path, err)
+		return err
 	}
-	m.DB = db
+	db := st.db
+	m.DB, m.store = db, st
+	m.node = nodeName()
 	m.Metrics = metrics.New()
 	m.Metrics.SetOutboxDepthFunc(func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -125,6 +130,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger:       m.Logger,
 		Metrics:      m.Metrics,
 		Ready:        db.Ping,
+		Leases:       m.leases.list,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TelegramBot:  cfg.Telegram.BotUsername,
 		LinkTelegram: m.linkTelegram(),
@@ -178,7 +184,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer cancel()
 		return m.server.Shutdown(sctx)
 	})
-	m.Logger.Info("helpdeskd running", "version", Version(), "listen", m.Addr(), "metrics_listen", m.MetricsAddr(), "database", m.DB.Path(),
+	m.Logger.Info("helpdeskd running", "version", Version(), "listen", m.Addr(), "metrics_listen", m.MetricsAddr(), "database", m.store.where,
 		"email", m.Config.Email.Enabled, "telegram", m.Config.Telegram.Enabled)
 	return g.Wait()
 }

@@ -38,7 +38,7 @@ func (m *Main) openTelegram(ctx context.Context) error {
 		return err
 	}
 	m.Senders[core.ChannelTelegram] = g.Sender()
-	m.parts = append(m.parts, g.Run)
+	m.parts = append(m.parts, m.singleton("telegram", g.Run))
 	m.closers = append(m.closers, g.Close)
 	return nil
 }
