@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -18,7 +18,7 @@ import (
 // grouped is the database as the dispatcher sees it in the daemon, counting the outcomes
 // recorded in groups.
 type grouped struct {
-	*sqlite.DB
+	teststore.Store
 	mu     sync.Mutex
 	groups int
 	each   int
@@ -29,7 +29,7 @@ func (g *grouped) RecordOutcomes(ctx context.Context, o []gateway.DeliveryOutcom
 	g.groups++
 	g.each += len(o)
 	g.mu.Unlock()
-	return g.DB.RecordOutcomes(ctx, o)
+	return g.Store.RecordOutcomes(ctx, o)
 }
 
 // alone is an Outbox with nothing but the interface's methods: each outcome is recorded
@@ -77,7 +77,7 @@ type snapshot struct {
 // outcomes recorded the same.
 func TestDispatcher_GroupedOutcomesAreRecordedAsEachAlone(t *testing.T) {
 	const base = time.Minute
-	run := func(t *testing.T, wrap func(*sqlite.DB) gateway.Outbox) ([]snapshot, []core.Channel) {
+	run := func(t *testing.T, wrap func(teststore.Store) gateway.Outbox) ([]snapshot, []core.Channel) {
 		d := newDesk(t)
 		d.ingest(t, mail("a@customer.test", "ann@customer.test", "First", "one"))
 		d.ingest(t, mail("b@customer.test", "bob@customer.test", "Second", "two"))
@@ -107,8 +107,8 @@ func TestDispatcher_GroupedOutcomesAreRecordedAsEachAlone(t *testing.T) {
 		return snaps, failed
 	}
 	var g *grouped
-	groupedSnaps, groupedFailed := run(t, func(db *sqlite.DB) gateway.Outbox { g = &grouped{DB: db}; return g })
-	aloneSnaps, aloneFailed := run(t, func(db *sqlite.DB) gateway.Outbox { return alone{db} })
+	groupedSnaps, groupedFailed := run(t, func(db teststore.Store) gateway.Outbox { g = &grouped{Store: db}; return g })
+	aloneSnaps, aloneFailed := run(t, func(db teststore.Store) gateway.Outbox { return alone{db} })
 	if g.groups == 0 || g.each != 4+2+2 {
 		t.Errorf("%d outcomes in %d groups, want all 8 grouped", g.each, g.groups)
 	}
@@ -174,7 +174,7 @@ func TestDispatcher_GroupedOutcomesAreRecordedAsEachAlone(t *testing.T) {
 // unbatched is a Store whose first read fails: the batch's, so that every notification
 // of the pass is loaded alone, as before batches were loaded together.
 type unbatched struct {
-	*sqlite.DB
+	teststore.Store
 	reads int
 }
 
@@ -182,7 +182,7 @@ func (u *unbatched) Read(ctx context.Context, fn func(core.ReadTx) error) error 
 	if u.reads++; u.reads == 1 {
 		return errors.New("no batch")
 	}
-	return u.DB.Read(ctx, fn)
+	return u.Store.Read(ctx, fn)
 }
 
 // TestDispatcher_BatchRendersAsAlone renders a batch (new tickets with their origin, a
@@ -191,7 +191,7 @@ func (u *unbatched) Read(ctx context.Context, fn func(core.ReadTx) error) error 
 func TestDispatcher_BatchRendersAsAlone(t *testing.T) {
 	// Both runs at one time: the mails quote when each message was written.
 	at := time.Now().Truncate(time.Minute)
-	run := func(t *testing.T, store func(*sqlite.DB) core.Store) []gateway.Outgoing {
+	run := func(t *testing.T, store func(teststore.Store) core.Store) []gateway.Outgoing {
 		d := newDeskAt(t, &clock{t: at})
 		first := d.ingest(t, mail("orig@customer.test", "ann@customer.test", "Printer on fire", "help"))
 		d.ingest(t, mail("other@customer.test", "bob@customer.test", "Invoice", "wrong total"))
@@ -210,9 +210,9 @@ func TestDispatcher_BatchRendersAsAlone(t *testing.T) {
 		slices.SortFunc(rec.sent, func(a, b gateway.Outgoing) int { return int(a.NotificationID - b.NotificationID) })
 		return rec.sent
 	}
-	together := run(t, func(db *sqlite.DB) core.Store { return db })
+	together := run(t, func(db teststore.Store) core.Store { return db })
 	var u *unbatched
-	one := run(t, func(db *sqlite.DB) core.Store { u = &unbatched{DB: db}; return u })
+	one := run(t, func(db teststore.Store) core.Store { u = &unbatched{Store: db}; return u })
 	if u.reads < 2 {
 		t.Fatalf("%d reads: the notifications were not loaded alone", u.reads)
 	}

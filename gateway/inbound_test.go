@@ -2,17 +2,13 @@ package gateway_test
 
 import (
 	"context"
-	"database/sql"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
-
-	_ "modernc.org/sqlite"
 )
 
 var ctx = context.Background()
@@ -24,7 +20,7 @@ const support = "support@helpdesk.test"
 // desk is a real database with Ann and Bob (customers of accounts 1 and 2), Multi (of both,
 // no default), Sam (staff), and a pipeline over it.
 type desk struct {
-	db  *sqlite.DB
+	db  teststore.Store
 	svc *core.Service
 	p   *gateway.Pipeline
 	ann *core.User
@@ -38,7 +34,7 @@ func newDesk(t *testing.T) *desk {
 // newDeskAt is newDesk whose use cases read the time from clk (nil: the system clock).
 func newDeskAt(t *testing.T, clk core.Clock) *desk {
 	t.Helper()
-	db := sqlitetest.Open(t)
+	db := teststore.Open(t)
 	svc := core.NewService(db, db.Blobs(), clk, core.Options{MaxAttachmentBytes: 1000,
 		Notify: core.NotifyOptions{Email: true, StaffEmails: []string{"desk@provider.test"}}})
 	sys := core.System()
@@ -89,19 +85,10 @@ func (d *desk) detail(t *testing.T, id int64) *core.TicketDetail {
 	return det
 }
 
-// notices counts queued notices to an address.
+// count runs a counting query on the store's tables.
 func (d *desk) count(t *testing.T, q string, args ...any) int {
 	t.Helper()
-	raw, err := sql.Open("sqlite", d.db.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var n int
-	if err := raw.QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return teststore.Count(t, d.db, q, args...)
 }
 
 func TestIngest_NewTicketThenRepliesByEveryThreadingRule(t *testing.T) {
@@ -247,14 +234,7 @@ func TestIngest_RobotsAreNeverAnswered(t *testing.T) {
 func (d *desk) sentConfirmation(t *testing.T, key string) (ticketID, notificationID int64, ref string) {
 	t.Helper()
 	ticketID = d.ingest(t, mail(key, "ann@customer.test", "Help", "please")).TicketID
-	raw, err := sql.Open("sqlite", d.db.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if err := raw.QueryRow(`SELECT id FROM notifications WHERE ticket_id = ? AND recipient = 'ann@customer.test'`, ticketID).Scan(&notificationID); err != nil {
-		t.Fatal(err)
-	}
+	notificationID = int64(d.count(t, `SELECT max(id) FROM notifications WHERE ticket_id = ? AND recipient = 'ann@customer.test'`, ticketID))
 	ref = gateway.NotificationMessageID(notificationID, "helpdesk.test")
 	if err := d.db.SetMessageRef(ctx, notificationID, ref); err != nil {
 		t.Fatal(err)

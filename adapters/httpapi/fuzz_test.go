@@ -3,13 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"errors"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 )
 
@@ -96,7 +96,7 @@ func FuzzReadForm(f *testing.F) {
 	} {
 		f.Add([]byte(seed), b)
 	}
-	db := sqlitetest.Open(f)
+	db := teststore.Open(f)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{MaxAttachmentBytes: 1 << 10})
 	s := &server{svc: svc, maxBody: fuzzMaxBody}
 	fields := s.createTicketFields()

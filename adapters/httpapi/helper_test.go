@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -18,8 +19,6 @@ import (
 
 	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
 	"github.com/helpdeskd/helpdeskd/adapters/metrics"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 )
 
@@ -40,7 +39,7 @@ const (
 type testEnv struct {
 	t       *testing.T
 	svc     *core.Service
-	db      *sqlite.DB
+	db      teststore.Store
 	srv     *httptest.Server
 	metrics *metrics.Metrics
 	logs    *syncBuffer
@@ -59,7 +58,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 // newEnvBlobs is newEnv with the blob store passed through wrap (nil: as it is).
 func newEnvBlobs(t *testing.T, wrap func(core.Blobs) core.Blobs, opts ...envOption) *testEnv {
 	t.Helper()
-	db := sqlitetest.Open(t)
+	db := teststore.Open(t)
 	blobs := db.Blobs()
 	if wrap != nil {
 		blobs = wrap(blobs)

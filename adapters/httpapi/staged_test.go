@@ -2,33 +2,17 @@ package httpapi_test
 
 import (
 	"fmt"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"io"
-	"io/fs"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// blobFiles lists the files of the blob store, unfinished uploads (tmp) included.
+// blobFiles lists what the blob store keeps, unfinished uploads included.
 func (e *testEnv) blobFiles() []string {
 	e.t.Helper()
-	var files []string
-	root := filepath.Join(filepath.Dir(e.db.Path()), "attachments")
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			rel, _ := filepath.Rel(root, path)
-			files = append(files, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return files
+	return teststore.BlobHashes(e.t, e.db)
 }
 
 // TestUploads_RefusedRequestsLeaveNoFile: a file staged before a later part or check

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"io"
 	"log/slog"
 	"net"
@@ -25,7 +26,6 @@ import (
 
 	"github.com/helpdeskd/helpdeskd/adapters/imap"
 	"github.com/helpdeskd/helpdeskd/adapters/mail"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -172,7 +172,7 @@ func memServer(t *testing.T, raw []byte) string {
 // checks the ticket it made and prints the peak RSS.
 func memoryChild(t *testing.T, addr, sizes string) {
 	ctx := context.Background()
-	db := sqlitetest.Open(t)
+	db := teststore.Open(t)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{MaxAttachmentBytes: core.DefaultMaxAttachmentBytes})
 	if _, err := svc.PutAccount(ctx, core.System(), core.Account{ID: 1, Name: "Customer Ltd"}); err != nil {
 		t.Fatal(err)

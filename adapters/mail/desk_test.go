@@ -3,13 +3,12 @@ package mail_test
 import (
 	"context"
 	"fmt"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/helpdeskd/helpdeskd/adapters/mail"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -17,7 +16,7 @@ import (
 // desk is the inbound mail path as the daemon runs it, over a real temporary database: Parse
 // with the daemon's options, then the pipeline.
 type desk struct {
-	db       *sqlite.DB
+	db       teststore.Store
 	svc      *core.Service
 	p        *gateway.Pipeline
 	customer *core.User
@@ -36,7 +35,7 @@ var deskSecret = []byte("desk-secret-0123456789")
 func newDesk(tb testing.TB) *desk {
 	tb.Helper()
 	ctx := context.Background()
-	db := sqlitetest.Open(tb)
+	db := teststore.Open(tb)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{Notify: core.NotifyOptions{Email: true}})
 	if _, err := svc.PutAccount(ctx, core.System(), core.Account{ID: 1, Name: "Customer Ltd"}); err != nil {
 		tb.Fatal(err)

@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/helpdeskd/helpdeskd/adapters/mail"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -50,7 +50,7 @@ func mailFiles(t *testing.T, dir string) []string {
 
 func runCorpus(t *testing.T, paths []string) {
 	ctx := context.Background()
-	db := sqlitetest.Open(t)
+	db := teststore.Open(t)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{Notify: core.NotifyOptions{Email: true}})
 	if _, err := svc.PutAccount(ctx, core.System(), core.Account{ID: 1, Name: "Corpus"}); err != nil {
 		t.Fatal(err)

@@ -4,14 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
+	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/helpdeskd/helpdeskd/adapters/mail"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -256,7 +256,7 @@ func TestPipeline_RobotsNeverAnswered(t *testing.T) {
 
 func runRobots(t *testing.T, known bool) {
 	ctx := context.Background()
-	db := sqlitetest.Open(t)
+	db := sqlitetest.Open(t) // counts rows in the SQLite file itself
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{Notify: core.NotifyOptions{Email: true}})
 	sys := core.System()
 	if _, err := svc.PutAccount(ctx, sys, core.Account{ID: 1, Name: "Robots"}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"io"
 	"log/slog"
 	"maps"
@@ -20,8 +21,6 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/adapters/telegram"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
@@ -280,7 +279,7 @@ func (r *recorder) to(addr string) []gateway.Outgoing {
 // pointed at apiURL with a token of its own.
 type desk struct {
 	t      *testing.T
-	db     *sqlite.DB
+	db     teststore.Store
 	svc    *core.Service
 	pipe   *gateway.Pipeline
 	gw     *telegram.Bot
@@ -298,7 +297,7 @@ type desk struct {
 
 func newDesk(t *testing.T, apiURL string, maxBytes int64) *desk {
 	t.Helper()
-	db := sqlitetest.Open(t)
+	db := teststore.Open(t)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{MaxAttachmentBytes: maxBytes,
 		Notify: core.NotifyOptions{Email: true, Telegram: true, StaffEmails: []string{"desk@provider.test"}, StaffChatID: staffChat}})
 	sys := core.System()

@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"github.com/helpdeskd/helpdeskd/adapters/teststore"
 	"net"
 	"slices"
 	"strings"
@@ -10,8 +11,6 @@ import (
 
 	tele "gopkg.in/telebot.v3"
 
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 	"github.com/helpdeskd/helpdeskd/gateway/lang"
@@ -24,7 +23,7 @@ const langStaffChat = -1001
 
 type langDesk struct {
 	t  *testing.T
-	db *sqlite.DB
+	db teststore.Store
 	g  *Bot
 	id int64 // the last update's ID
 }
@@ -35,7 +34,7 @@ type langDesk struct {
 func newLangDesk(t *testing.T, def string) *langDesk {
 	t.Helper()
 	ctx := context.Background()
-	db := sqlitetest.Open(t)
+	db := teststore.Open(t)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
 	sys := core.System()
 	if _, err := svc.PutAccount(ctx, sys, core.Account{ID: 1, Name: "Account 1"}); err != nil {
