@@ -88,7 +88,7 @@ func (db *DB) MarkBounced(ctx context.Context, notificationID int64, reason stri
 			return err
 		}
 		// A claim (see claimTTL) ends with the bounce: nothing is left to send.
-		_, err := w.tx.Exec(w.ctx, `UPDATE notifications SET state = 'bounced', last_error = $1, locked_until = NULL WHERE id = $2`,
+		_, err := w.tx.Exec(w.ctx, `UPDATE notifications SET state = 'bounced', last_error = $1, locked_until = NULL, claimed_by = NULL WHERE id = $2`,
 			reason, notificationID)
 		if err != nil {
 			return fmt.Errorf("mark notification %d bounced: %w", notificationID, err)

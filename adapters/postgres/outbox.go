@@ -35,11 +35,11 @@ func (db *DB) ClaimTTL() time.Duration { return claimTTL }
 // that an outcome is recorded the same either way. "AND state = 'pending'": a notification
 // withdrawn or bounced meanwhile keeps that state. Each ends the node's claim.
 const (
-	markSentSQL = `UPDATE notifications SET state = 'sent', attempts = $1, sent_at = $2, last_error = '', locked_until = NULL
+	markSentSQL = `UPDATE notifications SET state = 'sent', attempts = $1, sent_at = $2, last_error = '', locked_until = NULL, claimed_by = NULL
 		WHERE id = $3 AND state = 'pending'`
-	markRetrySQL = `UPDATE notifications SET attempts = $1, next_attempt_at = $2, last_error = $3, locked_until = NULL
+	markRetrySQL = `UPDATE notifications SET attempts = $1, next_attempt_at = $2, last_error = $3, locked_until = NULL, claimed_by = NULL
 		WHERE id = $4 AND state = 'pending'`
-	markFailedSQL = `UPDATE notifications SET state = 'failed', attempts = $1, last_error = $2, locked_until = NULL
+	markFailedSQL = `UPDATE notifications SET state = 'failed', attempts = $1, last_error = $2, locked_until = NULL, claimed_by = NULL
 		WHERE id = $3 AND state = 'pending'`
 	setMessageRefSQL = `UPDATE notifications SET message_ref = $1 WHERE id = $2`
 )
@@ -76,7 +76,7 @@ func bound(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 // claimTTL; the dispatcher takes its work through DueIn.
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]core.Notification, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications
-		WHERE state = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
+		WHERE state = 'pending' AND next_attempt_at <= $1 AND `+unclaimed("$1")+`
 		ORDER BY next_attempt_at, id LIMIT $2`, bound(now), limit)
 	if err != nil {
 		return nil, translate(fmt.Errorf("due notifications: %w", err))
@@ -97,7 +97,7 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]core.Notific
 func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit int) ([]core.Notification, error) {
 	at := bound(now)
 	q := `SELECT ` + notificationColumns + ` FROM notifications
-		WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2)`
+		WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $2 AND ` + unclaimed("$2")
 	args := []any{string(lane.Channel), at, limit}
 	switch {
 	case lane.Recipient != "" && lane.Except:
@@ -124,7 +124,7 @@ func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit
 		for i, n := range list {
 			ids[i] = n.ID
 		}
-		if _, err := tx.Exec(ctx, `UPDATE notifications SET locked_until = $1 WHERE id = ANY($2)`, at.Add(claimTTL), ids); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE notifications SET locked_until = $1, claimed_by = $2 WHERE id = ANY($3)`, at.Add(claimTTL), db.node, ids); err != nil {
 			return fmt.Errorf("claim due notifications: %w", err)
 		}
 		return nil
@@ -133,6 +133,15 @@ func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit
 		return nil, err
 	}
 	return list, nil
+}
+
+// unclaimed is the condition that a notification is free to take at the time of parameter
+// now: never claimed, its claim past, or the claiming node dead (its liveness lease, renewed
+// while its store is open, has expired), so that a node killed mid-send leaves its work to
+// the others within nodeTTL rather than claimTTL.
+func unclaimed(now string) string {
+	return `(locked_until IS NULL OR locked_until < ` + now + ` OR NOT EXISTS (SELECT 1 FROM leases l
+		WHERE l.name = 'node:' || notifications.claimed_by AND l.expires_at > clock_timestamp()))`
 }
 
 // claim runs fn, a claim of due notifications, in a READ COMMITTED transaction and commits

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,7 +37,14 @@ type Options struct {
 	DSN string
 	// MaxConns is the pool's size; 0 keeps pgxpool's default (4, or the CPU count if more).
 	MaxConns int32
+	// Node names this process among the nodes of the database ("" picks a random name):
+	// its claims on notifications are its own, and end when its liveness lease does.
+	Node string
 }
+
+// nodeTTL is how long a node's liveness lease runs without renewal: the claims of a node
+// that died mid-send are free for the others within it.
+const nodeTTL = 15 * time.Second
 
 // DB is an open helpdeskd database on Postgres.
 type DB struct {
@@ -44,6 +53,13 @@ type DB struct {
 
 	// onQueued is called after a commit that queued notifications (SetOnQueued).
 	onQueued atomic.Pointer[func()]
+
+	// node is this process's name; alive stops, and aliveDone says it stopped, the loop
+	// that renews its liveness lease.
+	node      string
+	alive     chan struct{}
+	aliveDone chan struct{}
+	closeOnce sync.Once
 }
 
 // Open connects, applies pending migrations (once, however many nodes start together) and
@@ -74,8 +90,49 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.blobs = newBlobs(db)
+	db.node = opts.Node
+	if db.node == "" {
+		db.node = randomNode()
+	}
+	if _, err := db.AcquireLease(ctx, "node:"+db.node, db.node, nodeTTL); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: register node %s: %w", db.node, err)
+	}
+	db.alive, db.aliveDone = make(chan struct{}), make(chan struct{})
+	go db.stayAlive()
 	return db, nil
 }
+
+// stayAlive renews the node's liveness lease every third of nodeTTL until Close. A renewal
+// that fails is tried again at the next tick: meanwhile the node's claims may end early and
+// another node may send what it is sending, which the stored Message-IDs make recognisable.
+func (db *DB) stayAlive() {
+	defer close(db.aliveDone)
+	tick := time.NewTicker(nodeTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.alive:
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			db.ReleaseLease(ctx, "node:"+db.node, db.node)
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), nodeTTL/3)
+			db.AcquireLease(ctx, "node:"+db.node, db.node, nodeTTL)
+			cancel()
+		}
+	}
+}
+
+// randomNode names a node: host, process and a random part.
+func randomNode() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), rand.Uint32())
+}
+
+// Node returns the name of this process among the database's nodes.
+func (db *DB) Node() string { return db.node }
 
 // checkEncoding refuses a database that cannot hold or search every customer's text: one
 // not in UTF-8, or whose character classification (LC_CTYPE) is C or POSIX, where only
@@ -103,7 +160,11 @@ func (db *DB) Blobs() core.Blobs { return db.blobs }
 
 // Close waits for the connections in use and closes the pool.
 func (db *DB) Close() error {
-	db.pool.Close()
+	db.closeOnce.Do(func() {
+		close(db.alive)
+		<-db.aliveDone
+		db.pool.Close()
+	})
 	return nil
 }
 

@@ -221,6 +221,9 @@ CREATE TABLE notifications (
 	-- locked_until: a node claimed the notification to send it (several nodes share the
 	-- outbox); past this time another node may claim it again.
 	locked_until    timestamptz,
+	-- claimed_by: the node whose claim it is; the claim ends early when that node's
+	-- liveness lease ("node:NAME" in leases) has expired (it died mid-send).
+	claimed_by      text,
 	last_error      text        NOT NULL DEFAULT '',
 	created_at      timestamptz NOT NULL,
 	sent_at         timestamptz

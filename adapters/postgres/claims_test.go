@@ -1,0 +1,77 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/helpdeskd/helpdeskd/adapters/postgres"
+	"github.com/helpdeskd/helpdeskd/adapters/postgres/pgtest"
+	"github.com/helpdeskd/helpdeskd/core"
+	"github.com/helpdeskd/helpdeskd/gateway"
+)
+
+// TestClaims_OfADeadNodeEndWithItsLiveness: two nodes share an outbox; what one claimed is
+// not the other's while the first lives, and is as soon as its liveness lease ends, long
+// before the claim itself would: closed (a stop) or expired (a crash, made here by moving
+// the lease's end into the past).
+func TestClaims_OfADeadNodeEndWithItsLiveness(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	open := func() *postgres.DB {
+		db, err := postgres.Open(ctx, postgres.Options{DSN: dsn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b, c := open(), open(), open()
+	now := time.Now().UTC().Truncate(time.Second)
+	err := a.Write(ctx, func(tx core.Tx) error {
+		for _, to := range []string{"x@example.com", "y@example.com"} {
+			n := &core.Notification{Kind: core.NotifyNotice, Channel: core.ChannelEmail, Recipient: to, State: core.NotificationPending, NextAttemptAt: now, CreatedAt: now}
+			if err := tx.AddNotification(ctx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lane := gateway.Lane{Channel: core.ChannelEmail}
+	due := func(db *postgres.DB) int {
+		t.Helper()
+		list, err := db.DueIn(ctx, now, lane, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	if n := due(a); n != 1 {
+		t.Fatalf("a claimed %d", n)
+	}
+	if n := due(b); n != 1 {
+		t.Fatalf("b claimed %d", n)
+	}
+	if n := due(c); n != 0 {
+		t.Fatalf("c took %d claimed by living nodes", n)
+	}
+	// a stops: its lease is given back, and its claim with it.
+	a.Close()
+	if n := due(c); n != 1 {
+		t.Fatalf("c took %d after a stopped, want a's one", n)
+	}
+	// b dies without a word: its lease runs out.
+	if _, err := b.Pool().Exec(ctx, `UPDATE leases SET expires_at = now() - interval '1 second' WHERE name = $1`, "node:"+b.Node()); err != nil {
+		t.Fatal(err)
+	}
+	if n := due(c); n != 1 {
+		t.Fatalf("c took %d after b died, want b's one", n)
+	}
+	// c's own claims hold: c is alive.
+	if n := due(c); n != 0 {
+		t.Fatalf("c took %d of its own claims again", n)
+	}
+}
