@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,8 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, max int64) (string, int64,
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(ctxReader{ctx, r}, max+1))
+	// One byte past max tells a file over the limit from one at it; max+1 must not wrap.
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(ctxReader{ctx, r}, min(max, math.MaxInt64-1)+1))
 	if err != nil {
 		return "", 0, fmt.Errorf("store upload: %w", err)
 	}

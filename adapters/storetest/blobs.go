@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +74,12 @@ func runBlobs(t *testing.T, open Opener) {
 		// A reader that never ends is stopped at the limit.
 		_, _, err = b.Put(ctx, io.MultiReader(bytes.NewReader(make([]byte, 64)), neverEnding{}), 1000)
 		wantCode(t, "an endless upload", err, core.ETOOLARGE)
+		// The largest limit there is means no limit, not an overflow.
+		if hash, size, err := put(t, b, "unlimited", math.MaxInt64); err != nil || size != 9 {
+			t.Errorf("with no limit: size %d, %v", size, err)
+		} else if got, _ := content(t, b, hash); got != "unlimited" {
+			t.Errorf("with no limit: stored %q", got)
+		}
 	})
 
 	t.Run("OpenUnknown", func(t *testing.T) {
