@@ -35,6 +35,7 @@ Usage:
   helpdeskd admin backup FILE|DIR|-           a consistent copy of the database and attachments (tar),
                                               taken while the daemon runs
   helpdeskd admin check                       PRAGMA integrity_check and every attachment re-hashed
+  helpdeskd admin store copy --to postgres:DSN|sqlite:PATH   copy the whole desk into an empty other store and verify it
   helpdeskd health  [-config FILE] [-ready]  exit 0 when the configured daemon answers /healthz
                                               (or /readyz) with 200: a container health check
   helpdeskd version                           version, commit and Go version of this build
@@ -212,6 +213,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		define = func(fs *flag.FlagSet) { fs.Int64Var(&user, "user", 0, "the user the key acts as") }
 	case "mail reprocess":
 		define = nil
+	case "store copy":
+		return adminStoreCopy(ctx, rest, stdout, stderr, withoutChannels(env))
 	case "apikey delete":
 		define = func(fs *flag.FlagSet) {
 			fs.Int64Var(&user, "user", 0, "the key's user")
