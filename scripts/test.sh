@@ -200,3 +200,11 @@ fi
 
 say "go test -race"
 go test -race -count=1 -timeout 20m ./... "$@"
+
+# The suites of the API, the pipelines and the channels once more on the Postgres store
+# (adapters/teststore: one switch). The store's own contract ran on both above.
+if [ -n "${HELPDESKD_TEST_POSTGRES:-}" ]; then
+	say "go test -race on Postgres (HELPDESKD_TEST_STORE=postgres)"
+	HELPDESKD_TEST_STORE=postgres go test -race -count=1 -timeout 20m \
+		./adapters/httpapi/ ./adapters/mail/ ./adapters/imap/ ./adapters/telegram/ ./gateway/ ./cmd/helpdeskd/ "$@"
+fi

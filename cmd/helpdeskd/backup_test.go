@@ -26,6 +26,7 @@ import (
 // archive that `tar -xf` unpacks into a state directory that passes admin check and holds
 // every ticket acknowledged before the backup began.
 func TestCLI_BackupBesideRunningDaemon(t *testing.T) {
+	sqliteOnlyTest(t, "admin backup and check copy the SQLite file; Postgres has pg_dump")
 	if testing.Short() {
 		t.Skip("starts the daemon as a child process; run without -short")
 	}
@@ -188,6 +189,7 @@ func apiGet(t *testing.T, client *http.Client, url, key string) string {
 // admin backup - writes the archive to standard output and its summary to standard error;
 // without a FILE it is a usage error; admin check fails on a damaged attachment.
 func TestCLI_BackupToStdoutAndCheck(t *testing.T) {
+	sqliteOnlyTest(t, "admin backup and check copy the SQLite file; Postgres has pg_dump")
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "127.0.0.1:0")
 	provision(t, cfg)

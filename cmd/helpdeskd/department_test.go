@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 	"github.com/helpdeskd/helpdeskd/core"
 )
 
@@ -20,11 +19,7 @@ func TestCLI_DepartmentPut(t *testing.T) {
 		{[]string{"admin", "department", "put", "-config", cfg, "--bogus"}, exitUsage, "Usage:"},
 	})
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "data", "helpdeskd.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestStore(t, filepath.Join(dir, "data", "helpdeskd.db"))
 	var list []core.Department
 	db.Read(ctx, func(tx core.ReadTx) (err error) { list, err = tx.Departments(ctx); return })
 	if len(list) != 1 || list[0].ID != 2 || list[0].Name != "Tech support" {

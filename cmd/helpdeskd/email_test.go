@@ -56,6 +56,7 @@ func emailConfig(t testing.TB, s imaptest.Server, dir, smtpAddr string) config.C
 	cfg.Notify.RetryDelay = config.Duration{Duration: 500 * time.Millisecond}
 	cfg.Notify.MaxRetryDelay = config.Duration{Duration: 2 * time.Second}
 	cfg.Panel.TicketURL = "https://panel.helpdesk.test/support/{id}"
+	useTestStore(t, &cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +606,7 @@ func TestEmail_Kill9DuringIngest(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "helpdeskd.toml")
-	toml := mailStackTOML(s, addr, filepath.Join(dir, "data", "helpdeskd.db"), "", "")
+	toml := mailStackTOML(t, s, addr, filepath.Join(dir, "data", "helpdeskd.db"), "", "")
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -630,7 +631,7 @@ func TestEmail_Kill9DuringIngest(t *testing.T) {
 	// The whole batch waits in the mailbox before the daemon starts, so that it is killed
 	// while ingesting, not while waiting for mail.
 	imaptest.AppendAll(t, s, "support", "INBOX", raws)
-	db := openChildDB(t, filepath.Join(dir, "data", "helpdeskd.db"))
+	db := openRawDB(t, filepath.Join(dir, "data", "helpdeskd.db"))
 	d := startDaemon(t, cfgPath, addr)
 	// Kill it part-way through, twice: each time 25 more tickets are in.
 	for kill := 0; kill < 2; kill++ {
@@ -662,19 +663,6 @@ func TestEmail_Kill9DuringIngest(t *testing.T) {
 	if len(subjects) != batch {
 		t.Errorf("%d distinct tickets, want %d", len(subjects), batch)
 	}
-}
-
-// openChildDB opens the child daemon's database read-only: the only way to look inside it
-// between two of its commits.
-func openChildDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 func countTickets(t *testing.T, db *sql.DB) int {
@@ -788,14 +776,13 @@ func TestEmail_HostileMailThroughTheDaemon(t *testing.T) {
 
 // mailStackTOML is a configuration file for a daemon on the mail stack: serverExtra goes into
 // [server], tail after the mail sections.
-func mailStackTOML(s imaptest.Server, listen, dbPath, serverExtra, tail string) string {
+func mailStackTOML(t testing.TB, s imaptest.Server, listen, dbPath, serverExtra, tail string) string {
 	host, port, _ := net.SplitHostPort(s.SMTPAddr)
 	return fmt.Sprintf(`[server]
 listen = %q
 %s
 [database]
-path = %q
-[email]
+%s[email]
 enabled = true
 address = %q
 secret = %q
@@ -810,7 +797,7 @@ poll_interval = "1s"
 host = %q
 port = %s
 security = "none"
-%s`, listen, serverExtra, dbPath, s.Address("support"), e2eSecret, s.Host(), s.Port(), imaptest.Password("support"), host, port, tail)
+%s`, listen, serverExtra, databaseTOML(t, dbPath), s.Address("support"), e2eSecret, s.Host(), s.Port(), imaptest.Password("support"), host, port, tail)
 }
 
 // TestEmail_IMAPUnreachableMidRun cuts the daemon's IMAP connection (a proxy in front of

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/helpdeskd/helpdeskd/adapters/imap"
@@ -67,6 +68,10 @@ func (m *Main) openEmail(ctx context.Context) error {
 		Logger: m.Logger.With("part", "imap"),
 	}}
 	opts := imapOptions(m.Config, m.Logger)
+	// The SQLite store makes this directory for its blobs; on Postgres nothing else does.
+	if err := os.MkdirAll(opts.TempDir, 0o700); err != nil {
+		return fmt.Errorf("create the directory for fetched mails %s (database.attachments_dir): %w", opts.TempDir, err)
+	}
 	opts.OnState = func(up bool) { m.Metrics.SetConnected(metrics.ChannelIMAP, up) }
 	m.Poller = imap.New(opts, handler)
 	m.parts = append(m.parts, m.singleton("imap:"+m.Config.Email.IMAP.Mailbox, m.Poller.Run))

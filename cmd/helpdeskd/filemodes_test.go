@@ -12,6 +12,7 @@ import (
 // The daemon started on a fresh directory keeps what it writes to itself: the data
 // directory it creates is 0700, the database and its -wal and -shm files 0600.
 func TestServe_DataFilesArePrivate(t *testing.T) {
+	sqliteOnlyTest(t, "the modes of the SQLite file and the attachments directory")
 	if runtime.GOOS == "windows" {
 		t.Skip("no Unix file modes")
 	}

@@ -44,7 +44,7 @@ func runCLI(t *testing.T, env []string, args ...string) (int, string, string) {
 func writeConfig(t *testing.T, dir, listen string) string {
 	t.Helper()
 	path := filepath.Join(dir, "helpdeskd.toml")
-	body := fmt.Sprintf("[server]\nlisten = %q\n\n[database]\npath = %q\n", listen, filepath.Join(dir, "data", "helpdeskd.db"))
+	body := fmt.Sprintf("[server]\nlisten = %q\n\n[database]\n%s", listen, databaseTOML(t, filepath.Join(dir, "data", "helpdeskd.db")))
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

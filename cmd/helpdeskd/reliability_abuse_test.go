@@ -37,6 +37,7 @@ func startAbuseDesk(t *testing.T) *abuseDesk {
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Server.RateLimitPerSecond = 0
 	cfg.Database.Path = filepath.Join(t.TempDir(), "helpdeskd.db")
+	useTestStore(t, &cfg)
 	cfg.Attachments.MaxBytes = 1 << 10
 	cfg.Server.MaxBodyBytes = 2 << 20
 	d := &abuseDesk{desk: startDesk(t, cfg)}
@@ -258,7 +259,7 @@ func TestReliability_EveryRouteRefusesOtherAccounts(t *testing.T) {
 		t.Fatalf("reply with a file: %d %s", status, body)
 	}
 	var attID int64
-	if err := openChildDB(t, d.m.Config.Database.Path).QueryRow(`SELECT max(id) FROM attachments`).Scan(&attID); err != nil || attID == 0 {
+	if err := openRawDB(t, d.m.Config.Database.Path).QueryRow(`SELECT max(id) FROM attachments`).Scan(&attID); err != nil || attID == 0 {
 		t.Fatalf("attachment id: %v", err)
 	}
 	routes := httpapi.New(d.m.Service, httpapi.Options{}).(chi.Routes)

@@ -64,7 +64,7 @@ func rawCall(t *testing.T, method, url, key string, body any) (int, map[string]a
 
 func integrityOK(t *testing.T, path string) {
 	t.Helper()
-	db := openChildDB(t, path)
+	db := openRawDB(t, path)
 	var res string
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
 		t.Fatalf("integrity_check: %q %v", res, err)
@@ -77,6 +77,7 @@ func integrityOK(t *testing.T, path string) {
 // after space is freed writes work again, every acknowledged ticket is there and
 // PRAGMA integrity_check is ok. A read-only database is refused cleanly too.
 func TestReliability_DiskFullAndReadOnlyDatabase(t *testing.T) {
+	sqliteOnlyTest(t, "a full or read-only file system under the SQLite file")
 	if testing.Short() {
 		t.Skip("mounts a tmpfs; run without -short")
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
 	"github.com/helpdeskd/helpdeskd/core"
 )
@@ -50,7 +49,7 @@ func TestReliability_Kill9UnderMixedLoad(t *testing.T) {
 	addr := freeAddr(t)
 	dbPath := filepath.Join(dir, "data", "helpdeskd.db")
 	cfgPath := filepath.Join(dir, "helpdeskd.toml")
-	toml := mailStackTOML(s, addr, dbPath, "rate_limit_per_second = 0.0", fmt.Sprintf(`[telegram]
+	toml := mailStackTOML(t, s, addr, dbPath, "rate_limit_per_second = 0.0", fmt.Sprintf(`[telegram]
 enabled = true
 token = "1:reliability"
 api_url = %q
@@ -67,10 +66,7 @@ max_attempts = 5
 	// Account 1: cat (mail), ann (API key), ten Telegram customers; staff.
 	const tgUsers = 10
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openTestStore(t, dbPath)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
 	sys := core.System()
 	mustDo := func(_ any, err error) {
@@ -179,7 +175,7 @@ max_attempts = 5
 
 	// Restart and let everything drain: the mailbox, the updates, the outbox.
 	d := startDaemon(t, cfgPath, addr)
-	child := openChildDB(t, dbPath)
+	child := openRawDB(t, dbPath)
 	eventually(t, 2*mailWait, func() error {
 		var pending int
 		if err := child.QueryRow(`SELECT count(*) FROM notifications WHERE state = 'pending'`).Scan(&pending); err != nil {
@@ -233,7 +229,7 @@ max_attempts = 5
 	child.QueryRow(`SELECT count(*) FROM notifications WHERE state = 'failed'`).Scan(&failed)
 	var withoutAlert int
 	if err := child.QueryRow(`SELECT count(*) FROM tickets t WHERE NOT EXISTS (
-		SELECT 1 FROM notifications n WHERE n.ticket_id = t.id AND n.recipient = ?)`, s.Address("staff")).Scan(&withoutAlert); err != nil {
+		SELECT 1 FROM notifications n WHERE n.ticket_id = t.id AND n.recipient = $1)`, s.Address("staff")).Scan(&withoutAlert); err != nil {
 		t.Fatal(err)
 	}
 	if undecided != 0 || withoutAlert != 0 {
@@ -241,7 +237,7 @@ max_attempts = 5
 	}
 	// The staff alerts that were sent are in the staff mailbox.
 	var sentAlerts []int64
-	rows, err := child.Query(`SELECT DISTINCT ticket_id FROM notifications WHERE recipient = ? AND state = 'sent'`, s.Address("staff"))
+	rows, err := child.Query(`SELECT DISTINCT ticket_id FROM notifications WHERE recipient = $1 AND state = 'sent'`, s.Address("staff"))
 	if err != nil {
 		t.Fatal(err)
 	}

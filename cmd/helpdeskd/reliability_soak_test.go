@@ -58,7 +58,8 @@ func TestReliability_Soak(t *testing.T) {
 	pid := d.cmd.Process.Pid
 
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	do := func(method, path string, body any) int {
+	// do sends a request and returns its status and, for a create, the new ticket's ID.
+	do := func(method, path string, body any) (int, int64) {
 		var rd io.Reader
 		if body != nil {
 			b, _ := json.Marshal(body)
@@ -71,44 +72,60 @@ func TestReliability_Soak(t *testing.T) {
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0
+			return 0, 0
 		}
+		defer resp.Body.Close()
+		var env struct {
+			Data struct {
+				ID int64 `json:"id"`
+			} `json:"data"`
+		}
+		json.NewDecoder(resp.Body).Decode(&env)
 		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		return resp.StatusCode, env.Data.ID
 	}
 	var (
 		sent, errs atomic.Int64
-		ids        sync.Map
-		nextID     atomic.Int64
+		// ids are the tickets created, as answered: IDs need not be dense (a Postgres
+		// sequence skips the values of transactions run again).
+		idsMu sync.Mutex
+		ids   []int64
 	)
+	pick := func(n int64) int64 {
+		idsMu.Lock()
+		defer idsMu.Unlock()
+		return ids[n%int64(len(ids))]
+	}
 	request := func(i int64) {
 		var status, want int
 		switch i % 10 {
 		case 0, 1, 2:
 			want = 201
-			status = do("POST", "/api/Ticket?accountId=1", map[string]any{"subject": fmt.Sprint("soak ", i), "description": "load"})
+			var id int64
+			status, id = do("POST", "/api/Ticket?accountId=1", map[string]any{"subject": fmt.Sprint("soak ", i), "description": "load"})
 			if status == 201 {
-				ids.Store(nextID.Add(1), true)
+				idsMu.Lock()
+				ids = append(ids, id)
+				idsMu.Unlock()
 			}
 		case 3, 4:
 			want = 201
-			status = do("POST", fmt.Sprintf("/api/Ticket/%d/Reply?accountId=1", 1+i%max(nextID.Load(), 1)), map[string]any{"message": "more"})
+			status, _ = do("POST", fmt.Sprintf("/api/Ticket/%d/Reply?accountId=1", pick(i)), map[string]any{"message": "more"})
 			if status == 409 { // closed by case 9
 				want = 409
 			}
 		case 5, 6:
 			want = 200
-			status = do("GET", fmt.Sprintf("/api/Ticket/%d?accountId=1", 1+i%max(nextID.Load(), 1)), nil)
+			status, _ = do("GET", fmt.Sprintf("/api/Ticket/%d?accountId=1", pick(i)), nil)
 		case 7:
 			want = 200
-			status = do("GET", "/api/Ticket?accountId=1&pageSize=20", nil)
+			status, _ = do("GET", "/api/Ticket?accountId=1&pageSize=20", nil)
 		case 8:
 			want = 400
-			status = do("POST", "/api/Ticket?accountId=1", map[string]any{"subject": "", "description": ""})
+			status, _ = do("POST", "/api/Ticket?accountId=1", map[string]any{"subject": "", "description": ""})
 		case 9:
 			want = 200
-			status = do("POST", fmt.Sprintf("/api/Ticket/%d/Close?accountId=1", 1+(i*7)%max(nextID.Load(), 1)), nil)
+			status, _ = do("POST", fmt.Sprintf("/api/Ticket/%d/Close?accountId=1", pick(i*7)), nil)
 		}
 		sent.Add(1)
 		if status != want {
@@ -118,10 +135,11 @@ func TestReliability_Soak(t *testing.T) {
 		}
 	}
 	// Seed one ticket so replies and reads have a target.
-	if do("POST", "/api/Ticket?accountId=1", map[string]any{"subject": "seed", "description": "x"}) != 201 {
-		t.Fatal("seed ticket")
+	status, seed := do("POST", "/api/Ticket?accountId=1", map[string]any{"subject": "seed", "description": "x"})
+	if status != 201 || seed == 0 {
+		t.Fatalf("seed ticket: %d, id %d", status, seed)
 	}
-	nextID.Store(1)
+	ids = append(ids, seed)
 
 	start := time.Now()
 	tick := time.NewTicker(time.Second / rate)

@@ -32,9 +32,9 @@ func TestTelegram_TokenNeverLeaksThroughTheDaemon(t *testing.T) {
 	if err := os.Chmod(tokenFile, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	toml := fmt.Sprintf("[server]\nlisten = \"127.0.0.1:0\"\n[database]\npath = %q\n"+
+	toml := fmt.Sprintf("[server]\nlisten = \"127.0.0.1:0\"\n[database]\n%s"+
 		"[telegram]\nenabled = true\ntoken_file = %q\napi_url = %q\nstaff_chat_id = -100500\n",
-		filepath.Join(dir, "data", "helpdeskd.db"), tokenFile, telegramtest.Dropping(t))
+		databaseTOML(t, filepath.Join(dir, "data", "helpdeskd.db")), tokenFile, telegramtest.Dropping(t))
 	cfgPath := filepath.Join(dir, "helpdeskd.toml")
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 	"github.com/helpdeskd/helpdeskd/adapters/telegram/telegramtest"
 	"github.com/helpdeskd/helpdeskd/core"
 )
@@ -37,10 +36,7 @@ func TestKill9_TelegramUpdatesAppliedExactlyOnce(t *testing.T) {
 	// Twenty customers, linked as the bot's /start would link them.
 	const users = 20
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openTestStore(t, dbPath)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
 	if _, err := svc.PutAccount(ctx, core.System(), core.Account{ID: 1, Name: "Acme"}); err != nil {
 		t.Fatal(err)
@@ -83,11 +79,7 @@ func TestKill9_TelegramUpdatesAppliedExactlyOnce(t *testing.T) {
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.cmd.Wait()
 
-	db, err = sqlite.Open(ctx, dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = openTestStore(t, dbPath)
 	svc = core.NewService(db, db.Blobs(), nil, core.Options{})
 	staff := core.Actor{User: &core.User{ID: 999, Role: core.RoleStaff}}
 	list, total, err := svc.ListTickets(ctx, staff, core.TicketFilter{AccountID: 1, Page: core.Page{Number: 1, Size: 100}})
