@@ -2,11 +2,10 @@
 // core.Blobs (chunked bytea, so any node serves any file) and every port the gateway and the
 // channels use, for a desk that runs several nodes on one database.
 //
-// Writes run at SERIALIZABLE isolation, so a write sees the database as if the writes of
-// every node ran one at a time, which is what the core's use cases are written against; a
-// write that loses a conflict (SQLSTATE 40001 or 40P01) is run again from the start, which
-// core.Store allows. Reads run on a read-only REPEATABLE READ snapshot. It knows nothing of
-// HTTP, mail or Telegram.
+// Core's writes run at READ COMMITTED with the tickets and messages they read locked
+// (Write says why), the store's own at SERIALIZABLE; a write that loses a conflict (SQLSTATE
+// 40001 or 40P01) is run again from the start, which core.Store allows. Reads run on a
+// read-only REPEATABLE READ snapshot. It knows nothing of HTTP, mail or Telegram.
 package postgres
 
 import (
@@ -35,12 +34,18 @@ const maxAttempts = 20
 type Options struct {
 	// DSN is a libpq connection string or URL.
 	DSN string
-	// MaxConns is the pool's size; 0 keeps pgxpool's default (4, or the CPU count if more).
+	// MaxConns is the pool's size; 0 is DefaultMaxConns.
 	MaxConns int32
 	// Node names this process among the nodes of the database ("" picks a random name):
 	// its claims on notifications are its own, and end when its liveness lease does.
 	Node string
 }
+
+// DefaultMaxConns is the pool's size unless Options say otherwise. pgxpool's own default
+// (4 on a small machine) left most API requests waiting for a connection while the four
+// waited for their commits' WAL flush: 16 let 32 clients' creates share the flushes, and
+// doubled their rate (docs/benchmarks.md). Mind the server's max_connections: nodes × this.
+const DefaultMaxConns = 16
 
 // nodeTTL is how long a node's liveness lease runs without renewal: the claims of a node
 // that died mid-send are free for the others within it.
@@ -73,6 +78,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		// pgx's message may quote the DSN, password included.
 		return nil, errors.New("postgres: the DSN cannot be parsed")
 	}
+	cfg.MaxConns = DefaultMaxConns
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
@@ -182,12 +188,21 @@ func (db *DB) Read(ctx context.Context, fn func(core.ReadTx) error) error {
 	return translate(fn(&readTx{ctx: ctx, tx: tx}))
 }
 
-// Write runs fn in a serializable transaction and commits it; it runs fn again when the
-// transaction loses a serialization conflict with another.
+// Write runs fn in a transaction and commits it. The use cases read a ticket (or a
+// message) before they change it, and a write transaction reads them FOR UPDATE: writes
+// about one ticket run one after the other, each seeing the last one's result, as on
+// SQLite's single writer, while writes about different tickets run side by side. Nothing
+// else a use case reads before writing needs that: accounts, users, properties and
+// departments are checked by foreign keys, and the uniqueness rules (emails, inbound keys,
+// API keys) by unique indexes. So the transaction is READ COMMITTED: at SERIALIZABLE, every
+// create read the right-most page of the tickets' primary key where all the others insert,
+// and most concurrent creates failed at commit and ran again (docs/benchmarks.md). A
+// deadlock between two writes locking two tickets in opposite orders (a merge each way) is
+// run again like a serialization failure.
 func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
 	var queued bool
-	err := db.serial(ctx, func(tx pgx.Tx) error {
-		w := &writeTx{readTx: readTx{ctx: ctx, tx: tx}}
+	err := db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		w := &writeTx{readTx: readTx{ctx: ctx, tx: tx, lock: true}}
 		if err := run(fn, w); err != nil {
 			return err
 		}
@@ -206,8 +221,14 @@ func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
 // maxAttempts times) when it loses a serialization conflict or a deadlock. Every write of
 // the store goes through it, the store's own (outbox, Telegram) as well as core's.
 func (db *DB) serial(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
+}
+
+// retry runs fn in a transaction of opts and commits it, running it again when it loses a
+// serialization conflict or a deadlock.
+func (db *DB) retry(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := db.attempt(ctx, fn)
+		err := db.attempt(ctx, opts, fn)
 		if err == nil {
 			return nil
 		}
@@ -229,8 +250,8 @@ func (db *DB) serial(ctx context.Context, fn func(pgx.Tx) error) error {
 }
 
 // attempt is one run of serial's transaction.
-func (db *DB) attempt(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+func (db *DB) attempt(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	tx, err := db.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}

@@ -139,7 +139,7 @@ func scanTicket(s scanner, extra ...any) (core.Ticket, error) {
 
 func (t *readTx) Ticket(_ context.Context, id int64) (*core.Ticket, error) {
 	tk, err := scanTicket(t.tx.QueryRow(t.ctx, `SELECT `+ticketColumns+`
-		FROM tickets t LEFT JOIN properties p ON p.id = t.property_id WHERE t.id = $1`, id))
+		FROM tickets t LEFT JOIN properties p ON p.id = t.property_id WHERE t.id = $1`+t.forUpdate("t"), id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("Ticket", id)
 	} else if err != nil {
@@ -206,7 +206,7 @@ func scanMessage(s scanner) (core.Message, error) {
 
 // Message reads the message alone, without its attachments.
 func (t *readTx) Message(_ context.Context, id int64) (*core.Message, error) {
-	m, err := scanMessage(t.tx.QueryRow(t.ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, id))
+	m, err := scanMessage(t.tx.QueryRow(t.ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`+t.forUpdate("messages"), id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("Message", id)
 	} else if err != nil {

@@ -13,6 +13,17 @@ import (
 type readTx struct {
 	ctx context.Context
 	tx  pgx.Tx
+	// lock says the transaction writes: the ticket and message it reads are locked until
+	// the commit (DB.Write).
+	lock bool
+}
+
+// forUpdate is what a read of the row alias names appends: FOR UPDATE OF it in a write.
+func (t *readTx) forUpdate(alias string) string {
+	if t.lock {
+		return " FOR UPDATE OF " + alias
+	}
+	return ""
 }
 
 // writeTx is core.Tx; queued says it queued notifications (the dispatcher is woken after
