@@ -91,7 +91,7 @@ type Database struct {
 	// key=value pairs; it may hold a password, so it is a secret.
 	DSN     string `toml:"dsn" secret:"true"`
 	DSNFile string `toml:"dsn_file"`
-	// MaxConns is the size of the Postgres connection pool; 0 = the driver's default.
+	// MaxConns is the size of the Postgres connection pool; 0 = postgres.DefaultMaxConns (16).
 	MaxConns int `toml:"max_conns"`
 	// LeaseTTL is how long a node holds a singleton job's lease (the IMAP poller, the
 	// Telegram poller) without renewing it (driver postgres, several nodes): when the

@@ -583,7 +583,7 @@ func TestValidate_Database(t *testing.T) {
 		{"DSN URL that does not parse", func(d *Database) { d.Driver, d.DSN = "postgres", "postgres://u:"+password+"@db.example.com:port/x" },
 			"config: database.dsn: must be a postgres:// or postgresql:// URL"},
 		{"negative pool size", func(d *Database) { d.Driver, d.DSN, d.MaxConns = "postgres", "postgres://h@/h", -1 },
-			"config: database.max_conns: must not be negative; 0 means the driver's default (got -1)"},
+			"config: database.max_conns: must not be negative; 0 means the default of 16 connections (got -1)"},
 		{"pool size past Postgres's limit", func(d *Database) { d.Driver, d.DSN, d.MaxConns = "postgres", "postgres://h@/h", 1<<31 },
 			"config: database.max_conns: must be at most 262143"},
 		{"largest pool size", func(d *Database) { d.Driver, d.DSN, d.MaxConns = "postgres", "postgres://h@/h", 262143 }, ""},

@@ -132,7 +132,7 @@ func (c Config) validateDatabase(p *problems) {
 	}
 	switch {
 	case d.MaxConns < 0:
-		p.add("database.max_conns", "must not be negative; 0 means the driver's default (got %d)", d.MaxConns)
+		p.add("database.max_conns", "must not be negative; 0 means the default of 16 connections (got %d)", d.MaxConns)
 	case d.MaxConns > MaxDatabaseConns:
 		p.add("database.max_conns", "must be at most %d, the most connections a Postgres server takes (got %d)", MaxDatabaseConns, d.MaxConns)
 	}
