@@ -52,10 +52,15 @@ func sample(t *testing.T, db store, tickets int) string {
 
 // TestCopy100k copies a desk of 100,000 tickets (and as many messages and events) to
 // Postgres and back: about 40 s on two cores (15 s each way, the fill and the reads the
-// rest), so -short skips it.
+// rest), so -short skips it, and so does the race detector, under which it takes ten
+// minutes: scripts/test.sh runs it once more without (the round trip of every kind of row
+// runs under the race detector).
 func TestCopy100k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("copies a 100k-ticket desk both ways (about 40 s); run without -short")
+	}
+	if raceDetector {
+		t.Skip("copies a 100k-ticket desk both ways: ten minutes under the race detector; scripts/test.sh runs it without")
 	}
 	const tickets = 100_000
 	ctx := context.Background()
