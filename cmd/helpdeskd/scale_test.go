@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/mail"
 	"os"
@@ -236,6 +237,15 @@ max_attempts = 5
 	if h := holder(imapLease, first); h != third {
 		t.Fatalf("%s held by %v after the resume, want the third node", imapLease, h)
 	}
+	// The gauge says the same: 1 on the holder, 0 on the node that stepped down.
+	for _, c := range []struct {
+		n    *node
+		want string
+	}{{third, "1"}, {second, "0"}} {
+		if got := leaseGauge(t, c.n.d.base, imapLease); got != c.want {
+			t.Errorf("helpdeskd_lease_held{lease=%q} = %q, want %s", imapLease, got, c.want)
+		}
+	}
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
@@ -336,6 +346,24 @@ max_attempts = 5
 	})
 	t.Logf("three nodes: %d API tickets acknowledged, %d mails, %d Telegram tickets; %d tickets, lost %d, duplicated %d; %d staff alerts sent",
 		len(acked), len(mails), len(tgSubj), tickets, lost, dup, len(sentRefs))
+}
+
+// leaseGauge reads helpdeskd_lease_held for lease from a node's /metrics ("" if absent).
+func leaseGauge(t *testing.T, base, lease string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	prefix := fmt.Sprintf("helpdeskd_lease_held{lease=%q} ", lease)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // getStatus is the status of an authenticated GET.
