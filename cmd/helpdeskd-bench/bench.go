@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helpdeskd/helpdeskd/adapters/postgres/pgtest"
 	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 )
 
@@ -40,6 +41,12 @@ type config struct {
 	mails, pings int
 	// The outbox cells (-kinds outbox) send to outbox.smtpAddr.
 	outbox outboxSpec
+	// driver is the store of the floor and the desks: sqlite, or postgres on the server of
+	// dsn, with a pool of maxConns connections (0: the store's default).
+	driver   string
+	dsn      string
+	maxConns int
+	notes    []string // said in the report: cells dropped for the driver
 }
 
 // Defaults: the whole run takes about two and a half minutes on a 2-core machine, most of it
@@ -89,6 +96,10 @@ this process on 127.0.0.1, and prints a Markdown table (JSON with -json):
     from each of -clients concurrent clients;
   - CPU seconds per 1,000 operations and the peak RSS of the daemon's process in each cell.
 The HTTP clients run in a child process, so CPU and RSS are the daemon's own.
+With -driver postgres and -dsn (or $HELPDESKD_BENCH_DSN) the floor and the desks are on that
+Postgres server instead, in databases the bench creates and drops there: the floor is the same
+one-row INSERT transaction through pgx, the daemon is wired on postgres.Open (no file floor,
+multipart or outbox cells), and each row also gives the server's CPU per 1,000 operations.
 
 Flags:
 `
@@ -141,6 +152,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.outbox.connections, "smtp-connections", c.outbox.connections, "SMTP connections of the outbox cells")
 	fs.IntVar(&c.outbox.workers, "outbox-workers", c.outbox.workers, "email notifications in flight in the outbox cells")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the daemon's process during the create cells to `file`")
+	fs.StringVar(&c.driver, "driver", driverSQLite, "store of the floor and the desks: sqlite, or postgres (on the server of -dsn)")
+	fs.StringVar(&c.dsn, "dsn", os.Getenv(dsnEnv), "with -driver postgres: `DSN` of a server where the bench may create and drop databases (default $"+dsnEnv+")")
+	fs.IntVar(&c.maxConns, "max-conns", 0, "with -driver postgres: the daemon's pool size (database.max_conns; 0: the store's default)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -158,6 +172,29 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-sizes: at least one desk of at least one ticket")
 	}
 	slices.Sort(c.sizes)
+	switch c.driver {
+	case driverSQLite:
+	case driverPostgres:
+		if c.dsn == "" {
+			return c, errors.New("-driver postgres needs -dsn (or $" + dsnEnv + ")")
+		}
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "kinds" })
+		for _, k := range pgUnsupported {
+			if !c.kinds[k] {
+				continue
+			}
+			if explicit {
+				return c, fmt.Errorf("-kinds %s: not measured with -driver postgres", k)
+			}
+			delete(c.kinds, k)
+		}
+		if !explicit {
+			c.notes = append(c.notes, "-driver postgres: the file floor, multipart creates and outbox cells are not measured (SQLite only).")
+		}
+	default:
+		return c, fmt.Errorf("-driver %q: sqlite or postgres", c.driver)
+	}
 	return c, nil
 }
 
@@ -276,7 +313,16 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "%6.1fs  "+format+"\n", append([]any{time.Since(began).Seconds()}, args...)...)
 	}
-	rep := &report{When: began.UTC(), Machine: describeMachine(tmp), Mode: modeInProcess, LoadBefore: loadAverage()}
+	rep := &report{When: began.UTC(), Machine: describeMachine(tmp), Mode: modeInProcess, LoadBefore: loadAverage(), Driver: cfg.driver}
+	rep.Notes = append(rep.Notes, cfg.notes...)
+	var pg *pgServer
+	if cfg.driver == driverPostgres {
+		if pg, err = openPGServer(ctx, cfg.dsn); err != nil {
+			return nil, err
+		}
+		rep.Mode = modePostgres
+		rep.Machine.Postgres = "PostgreSQL " + pg.version + " (" + pg.setting + ")"
+	}
 	peakReset := resetPeakRSS()
 	if !peakReset {
 		rep.Notes = append(rep.Notes, "Peak RSS could not be reset per cell (no /proc/self/clear_refs): each figure is the peak so far.")
@@ -285,8 +331,18 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	cell := func(fn func() (row, error)) (row, error) {
 		resetPeakRSS()
 		cpu0 := cpuTime()
+		var srv0 time.Duration
+		srvOK := false
+		if pg != nil {
+			srv0, srvOK = pg.cpu()
+		}
 		r, err := fn()
 		cpu := cpuTime() - cpu0
+		if srvOK && r.total > 0 {
+			if srv1, ok := pg.cpu(); ok {
+				r.ServerCPUPer1k = (srv1 - srv0).Seconds() * 1000 / float64(r.total)
+			}
+		}
 		r.PeakRSSMiB = float64(peakRSS()) / (1 << 20)
 		rep.PeakRSSMiB = max(rep.PeakRSSMiB, r.PeakRSSMiB)
 		if r.total > 0 {
@@ -295,7 +351,17 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 		return r, err
 	}
 
-	// The floors first, each on its own file in the same directory.
+	// The floors first, each on its own file in the same directory (on Postgres, its own
+	// table in a database of the floor's).
+	var floorDSN string
+	if pg != nil && cfg.kinds[kindFloor] {
+		dsn, drop, err := pgtest.CreateDatabase(ctx, pg.admin, "helpdeskd_bench_floor")
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		floorDSN = dsn
+	}
 	for _, kind := range []string{kindFloor, kindFloorFile} {
 		for _, g := range cfg.floorRoutines {
 			if !cfg.kinds[kind] {
@@ -306,8 +372,17 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 				fileBytes, what = cfg.fileBytes, fmt.Sprintf("file floor: %s file written, fsynced and renamed, then the same transaction", size(cfg.fileBytes))
 			}
 			progress("%s: from %d goroutine(s) for %s", kind, g, cfg.floorDuration)
+			if pg != nil {
+				what = "floor: 1-row INSERT transaction straight on Postgres"
+			}
 			r, err := cell(func() (row, error) {
-				f, err := measureFloor(ctx, filepath.Join(tmp, fmt.Sprintf("%s-%d", kind, g)), g, cfg.floorDuration, fileBytes)
+				var f floorResult
+				var err error
+				if pg != nil {
+					f, err = measurePGFloor(ctx, floorDSN, g, cfg.floorDuration)
+				} else {
+					f, err = measureFloor(ctx, filepath.Join(tmp, fmt.Sprintf("%s-%d", kind, g)), g, cfg.floorDuration, fileBytes)
+				}
 				return row{Kind: kind, What: what, Clients: g, Unit: "tx",
 					Ops: f.Tx, PerSecond: float64(f.Tx) / f.Elapsed.Seconds(), P50Ms: ms(f.P50), P99Ms: ms(f.P99), total: f.Tx}, err
 			})
@@ -330,7 +405,12 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 		dir := filepath.Join(tmp, fmt.Sprintf("desk-%d", size))
 		progress("desk of %s tickets over %s accounts: filling", count(size), count(desk.Accounts))
 		resetPeakRSS()
-		d, err := startDaemon(ctx, dir, desk)
+		var d *daemon
+		if pg != nil {
+			d, err = startPGDaemon(ctx, pg, cfg.maxConns, desk)
+		} else {
+			d, err = startDaemon(ctx, dir, desk)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -376,10 +456,30 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 					progress("%s, %d client(s), on %s tickets", kind, c, count(size))
 					s := spec
 					s.Kind, s.Clients, s.Duration = kind, c, cfg.duration
+					var x0 xactStats
+					if pg != nil {
+						if x0, err = pg.stats(ctx, d); err != nil {
+							d.stop()
+							return nil, err
+						}
+					}
 					r, err := cell(func() (row, error) { return loadRow(ctx, s, stderr) })
 					if err != nil {
 						d.stop()
 						return nil, err
+					}
+					if pg != nil && r.total > 0 {
+						x1, err := pg.stats(ctx, d)
+						if err != nil {
+							d.stop()
+							return nil, err
+						}
+						r.CommitsPerOp = float64(x1.commits-x0.commits) / float64(r.total)
+						r.RollbacksPerOp = float64(x1.rollbacks-x0.rollbacks) / float64(r.total)
+						rep.Notes = append(rep.Notes, fmt.Sprintf("%s, %d clients: %d commits and %d rollbacks in the desk's database "+
+							"(pg_stat_database), %.2f and %.2f per ticket (warm-up included; a read ends in a rollback, a lost "+
+							"serialization conflict in one more).", r.What, c, x1.commits-x0.commits, x1.rollbacks-x0.rollbacks,
+							r.CommitsPerOp, r.RollbacksPerOp))
 					}
 					r.Desk = size
 					creates = append(creates, r)
@@ -420,6 +520,9 @@ func bench(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 		rep.Rows = append(rep.Rows, row{Kind: "email", What: "email ingest from IMAP (messages/s, delivery → ticket with IDLE)",
 			Note: "not configured (-imap)"})
 	} else {
+		if pg != nil {
+			rep.Notes = append(rep.Notes, "The email cells run on SQLite whatever -driver says.")
+		}
 		emails, err := emailRows(ctx, cfg.imap, tmp, cfg.mails, cfg.pings, progress)
 		if err != nil {
 			return nil, fmt.Errorf("email cells: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,12 +24,15 @@ const maxKeys = 64
 // daemon is helpdeskd's API wired as `helpdeskd serve` wires it with its defaults (email and
 // Telegram off, so no outbox dispatcher), on a loopback listener.
 type daemon struct {
-	db     *sqlite.DB
+	db     io.Closer // *sqlite.DB or *postgres.DB
 	svc    *core.Service
 	srv    *http.Server
 	url    string
 	keys   []string
 	served chan error
+	// On Postgres: the desk's database, and what drops it.
+	dsn  string
+	drop func() error
 }
 
 // startDaemon opens a database at dir/helpdeskd.db, fills it with desk (when it has tickets),
@@ -45,34 +49,49 @@ func startDaemon(ctx context.Context, dir string, desk sqlitetest.FillSpec) (*da
 	}
 	m := metrics.New()
 	d.svc = core.NewService(db, db.Blobs(), nil, core.Options{Observer: m})
-	for id := 1; id <= min(desk.Accounts, maxKeys); id++ {
+	if err := d.keys0(ctx, desk.Accounts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := d.serve(httpapi.Options{Logger: slog.New(slog.DiscardHandler), Metrics: m, Ready: db.Ping}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// keys0 gives the customers of the first accounts (up to maxKeys) an API key each.
+func (d *daemon) keys0(ctx context.Context, accounts int) error {
+	for id := 1; id <= min(accounts, maxKeys); id++ {
 		_, key, err := d.svc.CreateAPIKey(ctx, core.System(), int64(id))
 		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("api key for user %d: %w", id, err)
+			return fmt.Errorf("api key for user %d: %w", id, err)
 		}
 		d.keys = append(d.keys, key)
 	}
-	logger := slog.New(slog.DiscardHandler)
-	handler := httpapi.New(d.svc, httpapi.Options{Logger: logger, Metrics: m, Ready: db.Ping})
+	return nil
+}
+
+// serve serves the API of d.svc on a loopback listener.
+func (d *daemon) serve(opts httpapi.Options) error {
+	handler := httpapi.New(d.svc, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
 	d.url = "http://" + ln.Addr().String()
 	d.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
 	d.served = make(chan error, 1)
 	go func() { d.served <- d.srv.Serve(ln) }()
-	return d, nil
+	return nil
 }
 
-// stop shuts the server down and closes the database.
+// stop shuts the server down and closes the database (and drops it, on Postgres).
 func (d *daemon) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -80,5 +99,9 @@ func (d *daemon) stop() error {
 	if serr := <-d.served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
-	return errors.Join(err, d.db.Close())
+	err = errors.Join(err, d.db.Close())
+	if d.drop != nil {
+		err = errors.Join(err, d.drop())
+	}
+	return err
 }

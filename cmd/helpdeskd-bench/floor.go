@@ -81,7 +81,13 @@ func measureFloor(ctx context.Context, dir string, goroutines int, d time.Durati
 		}
 		return tx.Commit()
 	}
-	// Open every connection before the clock starts.
+	return runFloor(ctx, goroutines, d, insert)
+}
+
+// runFloor calls insert once from each of goroutines goroutines (opening every connection
+// before the clock starts), then from all of them in turn for d, and returns how many
+// transactions were done and their latencies.
+func runFloor(ctx context.Context, goroutines int, d time.Duration, insert func(i int) error) (floorResult, error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines)
 	for i := range goroutines {

@@ -9,6 +9,10 @@
 // HTTP clients run in a child process (this same binary, started with HELPDESKD_BENCH_LOAD
 // set), so the CPU time and the peak RSS reported are the daemon's alone. It asserts nothing:
 // it measures and prints.
+//
+// With -driver postgres -dsn DSN the floor and the desks are on that Postgres server, in
+// databases the command creates and drops there (pgtest.Fill fills them), and the daemon is
+// wired on postgres.Open instead.
 package main
 
 import (

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestMain lets the test binary play the HTTP clients: the command starts its own
@@ -115,5 +117,70 @@ func TestRun_QuickOutbox(t *testing.T) {
 	}
 	if n != want {
 		t.Errorf("%d outbox rows, want %d", n, want)
+	}
+}
+
+// TestRun_QuickPostgres runs the floor and the HTTP cells with -driver postgres on the server
+// of HELPDESKD_TEST_POSTGRES, with tiny sizes; it skips without one. It asserts no timing.
+func TestRun_QuickPostgres(t *testing.T) {
+	dsn := os.Getenv("HELPDESKD_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("no Postgres server (HELPDESKD_TEST_POSTGRES is not set)")
+	}
+	code, out, errOut := runBench(t, "-quick", "-json", "-driver", "postgres", "-dsn", dsn, "-sizes", "30,300",
+		"-clients", "1,3", "-imap", "")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var rep report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if rep.Driver != "postgres" || rep.Floor <= 0 || rep.FileFloor != 0 || !strings.Contains(rep.Machine.Postgres, "PostgreSQL") {
+		t.Errorf("driver %q, floor %v tx/s, file floor %v, server %q", rep.Driver, rep.Floor, rep.FileFloor, rep.Machine.Postgres)
+	}
+	seen := map[string]int{}
+	for _, r := range rep.Rows {
+		seen[r.Kind]++
+		if r.Kind == "email" {
+			continue
+		}
+		if r.Ops == 0 || r.PerSecond <= 0 || r.Errors != 0 || r.VsFloor <= 0 {
+			t.Errorf("row measured nothing or failed: %+v", r)
+		}
+		if r.Kind == kindCreateJSON && r.CommitsPerOp < 1 {
+			t.Errorf("create row counted %v commits per ticket, want at least 1: %+v", r.CommitsPerOp, r)
+		}
+	}
+	want := map[string]int{kindFloor: 2, kindCreateJSON: 2, kindList: 2, kindDetail: 2, "email": 1}
+	for k, n := range want {
+		if seen[k] != n {
+			t.Errorf("%d %s rows, want %d", seen[k], k, n)
+		}
+	}
+	// The bench drops every database it made.
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var left int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE 't_helpdeskd_bench_%'`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d bench databases left on the server", left)
+	}
+}
+
+func TestRun_PostgresFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-driver", "mysql"},
+		{"-driver", "postgres", "-dsn", ""},
+		{"-driver", "postgres", "-dsn", "postgres://x@/y", "-kinds", "create-multipart"},
+	} {
+		if code, _, errOut := runBench(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, code, errOut)
+		}
 	}
 }

@@ -65,6 +65,7 @@ type machine struct {
 	Kernel   string `json:"kernel"`
 	Go       string `json:"go"`
 	SQLite   string `json:"sqlite"`
+	Postgres string `json:"postgres,omitempty"`
 	Disk     string `json:"disk,omitempty"`
 }
 

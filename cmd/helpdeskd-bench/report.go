@@ -27,10 +27,17 @@ type row struct {
 	// VsFloor is PerSecond divided by the floor's best transaction rate.
 	VsFloor float64 `json:"vsFloor"`
 	// CPUPer1k is the daemon process's CPU seconds (user + system) per 1,000 operations.
-	CPUPer1k   float64 `json:"cpuSecondsPer1k"`
-	PeakRSSMiB float64 `json:"peakRssMiB"`
-	Errors     int     `json:"errors,omitempty"`
-	Note       string  `json:"note,omitempty"`
+	CPUPer1k float64 `json:"cpuSecondsPer1k"`
+	// ServerCPUPer1k is the Postgres server's CPU seconds per 1,000 operations (-driver
+	// postgres, a server on this machine whose data directory the bench can read).
+	ServerCPUPer1k float64 `json:"serverCpuSecondsPer1k,omitempty"`
+	// CommitsPerOp and RollbacksPerOp are the desk database's transactions per operation
+	// (-driver postgres, create cells).
+	CommitsPerOp   float64 `json:"commitsPerOp,omitempty"`
+	RollbacksPerOp float64 `json:"rollbacksPerOp,omitempty"`
+	PeakRSSMiB     float64 `json:"peakRssMiB"`
+	Errors         int     `json:"errors,omitempty"`
+	Note           string  `json:"note,omitempty"`
 
 	firstError string
 	total      int // operations done in the cell, warm-up included (the CPU's denominator)
@@ -41,6 +48,7 @@ type report struct {
 	When    time.Time `json:"when"`
 	Machine machine   `json:"machine"`
 	Mode    string    `json:"mode"`
+	Driver  string    `json:"driver"` // sqlite or postgres: the floor's and the desks' store
 	// Floor is the best transaction rate of the floor rows, the denominator of VsFloor;
 	// FileFloor is the file floor's, the denominator for multipart creates.
 	FileFloor  float64 `json:"fileFloorTxPerSecond"`
@@ -69,24 +77,40 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	if m.Disk != "" {
 		fmt.Fprintf(&b, ", disk %s", m.Disk)
 	}
-	fmt.Fprintf(&b, "; %s, %s.", m.Go, m.SQLite)
+	fmt.Fprintf(&b, "; %s, %s", m.Go, m.SQLite)
+	if m.Postgres != "" {
+		fmt.Fprintf(&b, ", %s", m.Postgres)
+	}
+	b.WriteString(".")
 	if r.LoadBefore != "" {
 		fmt.Fprintf(&b, " Load average %s at the start, %s at the end.", r.LoadBefore, r.LoadAfter)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "- Daemon: %s; CPU and peak RSS are the daemon process's.\n", r.Mode)
-	fmt.Fprintf(&b, "- Floor: **%s tx/s**, the best floor row: one durable `INSERT` per transaction straight on SQLite "+
-		"with the daemon's pragmas (WAL, synchronous=FULL, busy_timeout, _txlock=immediate). × floor = throughput ÷ that", num(r.Floor))
+	pg := r.Driver == driverPostgres
+	if pg {
+		fmt.Fprintf(&b, "- Floor: **%s tx/s**, the best floor row: one durable `INSERT` per transaction (BEGIN, INSERT, COMMIT "+
+			"at the server's default isolation and synchronous_commit) straight on the same Postgres server through pgx, each "+
+			"goroutine on a connection of its own. × floor = throughput ÷ that", num(r.Floor))
+	} else {
+		fmt.Fprintf(&b, "- Floor: **%s tx/s**, the best floor row: one durable `INSERT` per transaction straight on SQLite "+
+			"with the daemon's pragmas (WAL, synchronous=FULL, busy_timeout, _txlock=immediate). × floor = throughput ÷ that", num(r.Floor))
+	}
 	if r.FileFloor > 0 {
 		fmt.Fprintf(&b, "; for multipart creates ÷ the file floor, **%s tx/s** (each transaction after writing, fsyncing and "+
 			"renaming a file of the same size, as the daemon stores an attachment)", num(r.FileFloor))
 	}
 	b.WriteString(".\n\n")
-	b.WriteString("| what | desk | clients | throughput | p50 | p99 | × floor | CPU s / 1k | peak RSS |\n")
-	b.WriteString("| --- | --: | --: | --: | --: | --: | --: | --: | --: |\n")
+	// On Postgres one more column: the server's CPU, a process of its own.
+	extra, extraSep, extraDash := "", "", ""
+	if pg {
+		extra, extraSep, extraDash = " server CPU s / 1k |", " --: |", " — |"
+	}
+	b.WriteString("| what | desk | clients | throughput | p50 | p99 | × floor | CPU s / 1k | peak RSS |" + extra + "\n")
+	b.WriteString("| --- | --: | --: | --: | --: | --: | --: | --: | --: |" + extraSep + "\n")
 	for _, x := range r.Rows {
 		if x.Note != "" && x.Ops == 0 {
-			fmt.Fprintf(&b, "| %s | — | — | %s | — | — | — | — | — |\n", x.What, x.Note)
+			fmt.Fprintf(&b, "| %s | — | — | %s | — | — | — | — | — |%s\n", x.What, x.Note, extraDash)
 			continue
 		}
 		if x.Kind == "email" {
@@ -96,7 +120,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 				}
 				return f(v)
 			}
-			fmt.Fprintf(&b, "| %s | — | — | %s | %s | %s | — | — | — |\n", x.What,
+			fmt.Fprintf(&b, "| %s | — | — | %s | %s | %s | — | — | — |"+extraDash+"\n", x.What,
 				dash(x.PerSecond, func(v float64) string { return num(v) + " " + x.Unit + "/s" }),
 				dash(x.P50Ms, func(v float64) string { return dec(v) + " ms" }),
 				dash(x.P99Ms, func(v float64) string { return dec(v) + " ms" }))
@@ -106,9 +130,17 @@ func (r *report) writeMarkdown(w io.Writer) error {
 		if x.Desk > 0 {
 			desk = count(x.Desk)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s %s/s | %s ms | %s ms | %s | %s | %s MiB |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %s %s/s | %s ms | %s ms | %s | %s | %s MiB |",
 			x.What, desk, x.Clients, num(x.PerSecond), x.Unit, dec(x.P50Ms), dec(x.P99Ms),
 			strconv.FormatFloat(x.VsFloor, 'f', 2, 64), strconv.FormatFloat(x.CPUPer1k, 'f', 2, 64), num(x.PeakRSSMiB))
+		if pg {
+			if x.ServerCPUPer1k > 0 {
+				fmt.Fprintf(&b, " %s |", strconv.FormatFloat(x.ServerCPUPer1k, 'f', 2, 64))
+			} else {
+				b.WriteString(" — |")
+			}
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "\nPeak RSS of the whole run, filling included: %s MiB.\n", num(r.PeakRSSMiB))
 	for _, n := range r.Notes {
