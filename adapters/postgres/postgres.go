@@ -206,6 +206,9 @@ func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
 		if err := run(fn, w); err != nil {
 			return err
 		}
+		if err := w.finish(); err != nil {
+			return err
+		}
 		queued = w.queued
 		return nil
 	})

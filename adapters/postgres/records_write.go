@@ -120,15 +120,30 @@ func (t *writeTx) DeleteAPIKey(_ context.Context, userID, keyID int64) error {
 }
 
 func (t *writeTx) CreateTicket(_ context.Context, tk *core.Ticket) error {
+	// Counted with the public first message it is created with (writeTx.fresh): the UPDATE
+	// of the counts would write the new row and its ten index entries a second time.
 	err := t.tx.QueryRow(t.ctx, `INSERT INTO tickets (account_id, user_id, subject, description, topic, status,
-		property_id, channel, follow_up_of, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		RETURNING id`,
+		property_id, channel, follow_up_of, created_at, updated_at, message_count, public_message_count)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, 1) RETURNING id`,
 		tk.AccountID, tk.UserID, tk.Subject, tk.Description, int(tk.Topic), int(tk.Status), nullID(tk.PropertyID),
 		string(tk.Channel), nullID(tk.FollowUpOf), ts(tk.CreatedAt), ts(tk.UpdatedAt)).Scan(&tk.ID)
 	if err != nil {
 		return fmt.Errorf("create ticket: %w", err)
 	}
+	if t.fresh == nil {
+		t.fresh = map[int64]time.Time{}
+	}
+	t.fresh[tk.ID] = tk.UpdatedAt
 	return nil
+}
+
+// insertMessage stores a message ($1–$10: messageArgs) and returns its ID.
+const insertMessage = `INSERT INTO messages (ticket_id, author_user_id, author, channel, body, full_body,
+	unverified, internal, hidden, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`
+
+func messageArgs(m *core.Message) []any {
+	return []any{m.TicketID, nullID(m.AuthorUserID), string(m.Author), string(m.Channel), m.Body, nullText(m.FullBody),
+		m.Unverified, m.Internal, m.Hidden, ts(m.CreatedAt)}
 }
 
 func (t *writeTx) CreateMessage(_ context.Context, m *core.Message) error {
@@ -136,21 +151,29 @@ func (t *writeTx) CreateMessage(_ context.Context, m *core.Message) error {
 	if m.VisibleToCustomer() {
 		public = 1
 	}
+	if at, ok := t.fresh[m.TicketID]; ok && public == 1 && !m.CreatedAt.After(at) {
+		// The public first message of a ticket created in this transaction, counted already.
+		delete(t.fresh, m.TicketID)
+		if err := t.tx.QueryRow(t.ctx, insertMessage, messageArgs(m)...).Scan(&m.ID); err != nil {
+			return fmt.Errorf("create message on ticket %d: %w", m.TicketID, err)
+		}
+		return t.createAttachments(m)
+	}
 	// The message and its ticket's counters in one statement, one round trip. GREATEST: a
 	// change stamped before the ticket's last one (a slow writer) must not move updated_at
 	// back; it also ignores a NULL (zero) time.
-	err := t.tx.QueryRow(t.ctx, `WITH m AS (
-			INSERT INTO messages (ticket_id, author_user_id, author, channel, body, full_body,
-				unverified, internal, hidden, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
-		), counted AS (
+	err := t.tx.QueryRow(t.ctx, `WITH m AS (`+insertMessage+`), counted AS (
 			UPDATE tickets SET message_count = message_count + 1, public_message_count = public_message_count + $11,
 				updated_at = GREATEST(updated_at, $10) WHERE id = $1
-		) SELECT id FROM m`,
-		m.TicketID, nullID(m.AuthorUserID), string(m.Author), string(m.Channel), m.Body, nullText(m.FullBody),
-		m.Unverified, m.Internal, m.Hidden, ts(m.CreatedAt), public).Scan(&m.ID)
+		) SELECT id FROM m`, append(messageArgs(m), public)...).Scan(&m.ID)
 	if err != nil {
 		return fmt.Errorf("create message on ticket %d: %w", m.TicketID, err)
 	}
+	return t.createAttachments(m)
+}
+
+// createAttachments stores a new message's attachments and sets their IDs.
+func (t *writeTx) createAttachments(m *core.Message) error {
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
 		a.TicketID, a.MessageID = m.TicketID, m.ID

@@ -31,6 +31,21 @@ func (t *readTx) forUpdate(alias string) string {
 type writeTx struct {
 	readTx
 	queued bool
+	// fresh are the tickets this transaction created, counted already as holding one public
+	// message, with their UpdatedAt: the first message a ticket is created with then needs
+	// no second version of the ticket row (finish recounts those that did not get one).
+	fresh map[int64]time.Time
+}
+
+// finish ends fn's part of a write: tickets created without the public first message they
+// were counted with get their true counts.
+func (t *writeTx) finish() error {
+	for id := range t.fresh {
+		if err := t.staffRecount(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/helpdeskd/helpdeskd/core"
 )
@@ -103,6 +104,54 @@ func runWrites(t *testing.T, open Opener) {
 			}
 		})
 	}
+
+	t.Run("CountsOfATicketAndItsFirstMessages", func(t *testing.T) {
+		d := newDesk(t, open, core.Options{})
+		at := d.clock.tick(time.Minute)
+		msg := func(ticket int64, internal bool, created time.Time) *core.Message {
+			return &core.Message{TicketID: ticket, Author: core.AuthorCustomer, AuthorUserID: 100, Channel: core.ChannelAPI,
+				Body: "text", Internal: internal, CreatedAt: created}
+		}
+		cases := []struct {
+			name           string
+			messages       func(id int64) []*core.Message
+			count, public  int
+			updatedAtLater bool
+		}{
+			{"none", func(int64) []*core.Message { return nil }, 0, 0, false},
+			{"one public", func(id int64) []*core.Message { return []*core.Message{msg(id, false, at)} }, 1, 1, false},
+			{"an internal first", func(id int64) []*core.Message { return []*core.Message{msg(id, true, at)} }, 1, 0, false},
+			{"two public", func(id int64) []*core.Message { return []*core.Message{msg(id, false, at), msg(id, false, at)} }, 2, 2, false},
+			{"internal then public", func(id int64) []*core.Message { return []*core.Message{msg(id, true, at), msg(id, false, at)} }, 2, 1, false},
+			{"a first written later", func(id int64) []*core.Message { return []*core.Message{msg(id, false, at.Add(time.Second))} }, 1, 1, true},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				var id int64
+				d.write(t, func(tx core.Tx) error {
+					tk := &core.Ticket{AccountID: 1, UserID: 100, Subject: c.name, Description: "text", Status: core.StatusOpen,
+						Channel: core.ChannelAPI, CreatedAt: at, UpdatedAt: at}
+					if err := tx.CreateTicket(ctx, tk); err != nil {
+						return err
+					}
+					id = tk.ID
+					for _, m := range c.messages(tk.ID) {
+						if err := tx.CreateMessage(ctx, m); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				got := d.getTicket(t, id)
+				if got.MessageCount != c.count || got.PublicMessageCount != c.public {
+					t.Errorf("counts %d and %d public, want %d and %d", got.MessageCount, got.PublicMessageCount, c.count, c.public)
+				}
+				if later := got.UpdatedAt.After(at); later != c.updatedAtLater {
+					t.Errorf("updated at %v, created at %v", got.UpdatedAt, at)
+				}
+			})
+		}
+	})
 
 	t.Run("RefusedChangesLeaveTheWriteUsable", func(t *testing.T) {
 		// The port's refusals (a taken email, an inbound message seen before, a missing key or
