@@ -117,3 +117,18 @@ func Invalid(field, msg string) error {
 	f.Add(field, msg)
 	return f.Err()
 }
+
+// WithCause returns e answering for cause: its code and message decide what the caller is
+// told, and cause stays in the chain (and the text) for the logs. A store uses it to turn a
+// driver's error into a domain error without losing the driver's words.
+func WithCause(e *Error, cause error) error {
+	return &causedError{domain: e, cause: cause}
+}
+
+type causedError struct {
+	domain *Error
+	cause  error
+}
+
+func (w *causedError) Error() string   { return w.domain.Error() + ": " + w.cause.Error() }
+func (w *causedError) Unwrap() []error { return []error{w.domain, w.cause} }

@@ -50,24 +50,13 @@ func translate(err error) error {
 	case codeForeignKeyViolation:
 		// A write that names a row which does not exist: the use cases check what they name
 		// first, so this is a caller's mistake, not ours.
-		return &wrapped{core.Errorf(core.ENOTFOUND, "A record this change refers to does not exist; nothing was saved."), err}
+		return core.WithCause(core.Errorf(core.ENOTFOUND, "A record this change refers to does not exist; nothing was saved."), err)
 	case codeUniqueViolation:
-		return &wrapped{core.Errorf(core.ECONFLICT, "A record with the same key exists; nothing was saved."), err}
+		return core.WithCause(core.Errorf(core.ECONFLICT, "A record with the same key exists; nothing was saved."), err)
 	case codeDiskFull:
-		return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is full; nothing was saved."), err}
+		return core.WithCause(core.Errorf(core.EUNAVAILABLE, "The database is full; nothing was saved."), err)
 	case codeReadOnly:
-		return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is read-only; nothing was saved."), err}
+		return core.WithCause(core.Errorf(core.EUNAVAILABLE, "The database is read-only; nothing was saved."), err)
 	}
 	return err
-}
-
-// wrapped keeps the driver error for logs while the domain error decides the answer.
-type wrapped struct {
-	domain *core.Error
-	cause  error
-}
-
-func (w *wrapped) Error() string { return w.domain.Error() + ": " + w.cause.Error() }
-func (w *wrapped) Unwrap() []error {
-	return []error{w.domain, w.cause}
 }

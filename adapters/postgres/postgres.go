@@ -227,6 +227,12 @@ func (db *DB) serial(ctx context.Context, fn func(pgx.Tx) error) error {
 	return db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
 }
 
+// committed runs fn in a READ COMMITTED transaction and commits it, running it again on a
+// deadlock: for the store's writes that take the locks they need themselves.
+func (db *DB) committed(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+}
+
 // retry runs fn in a transaction of opts and commits it, running it again when it loses a
 // serialization conflict or a deadlock.
 func (db *DB) retry(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
@@ -239,7 +245,7 @@ func (db *DB) retry(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) err
 			return translate(err)
 		}
 		if attempt == maxAttempts {
-			return &wrapped{core.Errorf(core.EUNAVAILABLE, "The database is too busy; nothing was saved. Try again."), err}
+			return core.WithCause(core.Errorf(core.EUNAVAILABLE, "The database is too busy; nothing was saved. Try again."), err)
 		}
 		// A pause before the next run, random so that the transactions that conflicted do
 		// not meet again at once, longer after each conflict.
