@@ -49,17 +49,20 @@ var graceMicros = StagingGrace.Microseconds()
 // Put of the hash refreshes (a Put over a row whose grace has run out starts the count
 // again at one, as SQLite forgets uploads older than the grace). Ending a Put (counting it
 // on the existing row, or naming its staged row after the hash) and the check-and-delete of
-// Discard and Sweep each run in one serializable transaction that writes the blob's row,
-// and two transactions writing one row never both commit (the loser is run again on what
-// the winner committed):
+// Discard and Sweep each run in one transaction holding the hash's advisory lock (locked),
+// so they run one after the other on every node, each seeing what the one before committed
+// (READ COMMITTED reads after the lock is taken), whichever comes first:
 //   - the Put first: the Discard then finds pending above one and only counts down, and the
 //     sweep finds a fresh created_at; both keep the bytes;
 //   - the delete first: the Put finds no row and makes its own staged row the hash's. Its
 //     chunks hang off its own row id until then, so no delete of the hash can take them.
 //
-// The reference check reads committed attachments and inbound records only. Serializable
-// isolation cannot cover a reference still being written, since the request writing it
-// does not read blobs (there is no cycle to detect); the count does, because that request's
+// (At SERIALIZABLE instead, as they first ran, eight uploads of one file at once made each
+// other fail on the shared row until the retries ran out.)
+//
+// The reference check reads committed attachments and inbound records only. The lock cannot
+// cover a reference still being written, since the request writing it takes no blob lock;
+// the count does, because that request's
 // own Put is within the grace. What stays unprotected is what SQLite leaves too: a row that
 // references bytes more than StagingGrace after their Put.
 //
@@ -118,7 +121,8 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, max int64) (string, int64,
 // sweep takes only uploads that stopped, however long a slow one takes.
 func (b *Blobs) stage(ctx context.Context, staged int64, seq int, data []byte) (int64, error) {
 	var id int64
-	err := b.db.serial(ctx, func(tx pgx.Tx) error {
+	// The staged row is this upload's alone (no hash yet): nothing to serialise with.
+	err := b.db.committed(ctx, func(tx pgx.Tx) error {
 		id = staged
 		if id == 0 {
 			return tx.QueryRow(ctx, `WITH s AS (INSERT INTO blobs (created_at) VALUES (now()) RETURNING id)
@@ -149,7 +153,7 @@ var errSwept = errors.New("the upload stalled and its staged bytes were swept")
 // are in data.
 func (b *Blobs) finish(ctx context.Context, staged int64, seq int, data []byte, hash string, size int64) error {
 	for attempt := 1; ; attempt++ {
-		err := b.db.serial(ctx, func(tx pgx.Tx) error { return finishTx(ctx, tx, staged, seq, data, hash, size) })
+		err := b.locked(ctx, hash, func(tx pgx.Tx) error { return finishTx(ctx, tx, staged, seq, data, hash, size) })
 		// Two uploads of new bytes finishing at once: the one that names its row second
 		// loses the unique key, and run again finds the other's row and counts on it.
 		if err == nil || !isUnique(err) || attempt == maxAttempts {
@@ -199,7 +203,7 @@ func finishTx(ctx context.Context, tx pgx.Tx, staged int64, seq int, data []byte
 func (b *Blobs) drop(ctx context.Context, staged int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
 	defer cancel()
-	_ = b.db.serial(ctx, func(tx pgx.Tx) error {
+	_ = b.db.committed(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM blobs WHERE id = $1 AND hash IS NULL`, staged)
 		return err
 	})
@@ -213,7 +217,7 @@ func (b *Blobs) Discard(ctx context.Context, hash string) error {
 	if !validBlobHash(hash) {
 		return nil
 	}
-	err := b.db.serial(ctx, func(tx pgx.Tx) error {
+	err := b.locked(ctx, hash, func(tx pgx.Tx) error {
 		var (
 			id      int64
 			pending int
@@ -254,6 +258,34 @@ func (b *Blobs) Discard(ctx context.Context, hash string) error {
 // names the hash $1.
 const blobReferenced = `EXISTS (SELECT 1 FROM attachments WHERE hash = $1)
 	OR EXISTS (SELECT 1 FROM inbound_messages WHERE raw_hash = $1)`
+
+// locked runs fn in a READ COMMITTED transaction that first takes the transaction-scoped
+// advisory lock of hash: every change of a hash's row goes through it (Blobs says why).
+// Transaction-scoped, the lock is released by the commit, behind PgBouncer too.
+func (b *Blobs) locked(ctx context.Context, hash string, fn func(pgx.Tx) error) error {
+	return b.db.committed(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, hashLockKey(hash)); err != nil {
+			return fmt.Errorf("lock blob %s: %w", hash, err)
+		}
+		return fn(tx)
+	})
+}
+
+// hashLockKey is the advisory lock key of a blob hash: its first 64 bits. Two hashes
+// sharing them only wait for each other.
+func hashLockKey(hash string) int64 {
+	var k uint64
+	for _, c := range hash[:min(16, len(hash))] {
+		k <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			k |= uint64(c - '0')
+		case c >= 'a' && c <= 'f':
+			k |= uint64(c-'a') + 10
+		}
+	}
+	return int64(k)
+}
 
 // validBlobHash accepts the lower-case hex SHA-256 Put names bytes with.
 func validBlobHash(h string) bool {

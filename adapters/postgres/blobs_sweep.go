@@ -29,7 +29,7 @@ type SweepResult struct {
 func (b *Blobs) Sweep(ctx context.Context, olderThan time.Duration) (SweepResult, error) {
 	var res SweepResult
 	cutoff := max(olderThan, StagingGrace).Microseconds()
-	err := b.db.serial(ctx, func(tx pgx.Tx) error {
+	err := b.db.committed(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM blobs WHERE hash IS NULL AND created_at < now() - $1 * interval '1 microsecond'`, cutoff)
 		res.Temp = int(tag.RowsAffected())
 		return err
@@ -86,7 +86,7 @@ func (b *Blobs) sweepCandidates(ctx context.Context, after string, cutoff int64)
 func (b *Blobs) sweepOne(ctx context.Context, hash string, cutoff int64) (int64, bool, error) {
 	var size int64
 	removed := false
-	err := b.db.serial(ctx, func(tx pgx.Tx) error {
+	err := b.locked(ctx, hash, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `DELETE FROM blobs WHERE hash = $1 AND created_at < now() - $2 * interval '1 microsecond'
 			AND NOT (`+blobReferenced+`) RETURNING size`, hash, cutoff).Scan(&size)
 		removed = err == nil
