@@ -188,22 +188,11 @@ max_attempts = 5
 		return fmt.Errorf("not drained: %d mails in INBOX, %d updates, %d notifications pending; log:\n%s", inbox, api.Pending(), pending, d.logs)
 	})
 
-	subjects := map[string]int{}
-	for _, subject := range listAll(t, d.base, staffKey) {
-		subjects[subject]++
-	}
-	lost, dup := 0, 0
+	subjects := ticketSubjects(t, d.base, staffKey)
+	var lost, dup int
 	check := func(kind string, want []string) {
-		for _, subj := range want {
-			switch n := subjects[subj]; {
-			case n == 0:
-				lost++
-				t.Errorf("%s %q: lost", kind, subj)
-			case n > 1:
-				dup++
-				t.Errorf("%s %q: in %d tickets", kind, subj, n)
-			}
-		}
+		l, twice := checkOnce(t, subjects, kind, want)
+		lost, dup = lost+l, dup+twice
 	}
 	var apiSubj []string
 	for subj := range acked {
@@ -275,4 +264,31 @@ func containsAny(list []string, sub string) bool {
 		}
 	}
 	return false
+}
+
+// ticketSubjects counts the tickets of account 1 by subject, as staff sees them on base.
+func ticketSubjects(t *testing.T, base, staffKey string) map[string]int {
+	t.Helper()
+	subjects := map[string]int{}
+	for _, subject := range listAll(t, base, staffKey) {
+		subjects[subject]++
+	}
+	return subjects
+}
+
+// checkOnce reports each subject of want that is not in exactly one ticket (subjects:
+// ticketSubjects) and returns how many were lost and how many duplicated.
+func checkOnce(t *testing.T, subjects map[string]int, kind string, want []string) (lost, dup int) {
+	t.Helper()
+	for _, subj := range want {
+		switch n := subjects[subj]; {
+		case n == 0:
+			lost++
+			t.Errorf("%s %q: lost", kind, subj)
+		case n > 1:
+			dup++
+			t.Errorf("%s %q: in %d tickets", kind, subj, n)
+		}
+	}
+	return lost, dup
 }

@@ -266,22 +266,11 @@ max_attempts = 5
 	})
 
 	// Each ticket once, whichever node made it; read on a node that did not make it.
-	subjects := map[string]int{}
-	for _, subject := range listAll(t, third.d.base, staffKey) {
-		subjects[subject]++
-	}
-	lost, dup := 0, 0
+	subjects := ticketSubjects(t, third.d.base, staffKey)
+	var lost, dup int
 	check := func(kind string, want []string) {
-		for _, subj := range want {
-			switch n := subjects[subj]; {
-			case n == 0:
-				lost++
-				t.Errorf("%s %q: lost", kind, subj)
-			case n > 1:
-				dup++
-				t.Errorf("%s %q: in %d tickets", kind, subj, n)
-			}
-		}
+		l, twice := checkOnce(t, subjects, kind, want)
+		lost, dup = lost+l, dup+twice
 	}
 	var apiSubj []string
 	for subj, id := range acked {
