@@ -14,7 +14,8 @@ import (
 func TestLease_OneHolderAndAGreaterFenceOnEachChange(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	const ttl = 300 * time.Millisecond
+	// Long enough that the steps before the wait for expiry take less on a loaded machine.
+	const ttl = 2 * time.Second
 	f1, err := db.AcquireLease(ctx, "imap:INBOX", "a", ttl)
 	if err != nil || f1 != 1 {
 		t.Fatalf("first take: fence %d, %v", f1, err)
@@ -122,7 +123,7 @@ func TestRunLeader_OneNodeRunsTheJobAndAnotherTakesOver(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			gateway.RunLeader(ctx, db, gateway.LeaderOptions{Lease: "telegram", Holder: name, TTL: 600 * time.Millisecond},
+			gateway.RunLeader(ctx, db, gateway.LeaderOptions{Lease: "telegram", Holder: name, TTL: 2 * time.Second},
 				func(ctx context.Context) error {
 					if running.Add(1) > 1 {
 						overlap.Store(true)
@@ -138,11 +139,11 @@ func TestRunLeader_OneNodeRunsTheJobAndAnotherTakesOver(t *testing.T) {
 		return func() { cancel(); <-done }
 	}
 	stopA := node(context.Background(), "a")
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return ran["a"] == 1 })
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return ran["a"] >= 1 })
 	stopB := node(context.Background(), "b")
 	defer stopB()
 	stopA()
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return ran["b"] == 1 })
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return ran["b"] >= 1 })
 	if overlap.Load() {
 		t.Fatal("both nodes ran the job at once")
 	}
@@ -157,5 +158,58 @@ func eventually(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10 s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLease_AFrozenLeadersWriteNeitherBlocksTheTakeOverNorCommits: a leader stops in the
+// middle of a fenced write (here its fn waits, as a process stopped by SIGSTOP would). Its
+// transaction holds the lease's row FOR SHARE, yet another node takes the lease over once
+// it has expired, since the server ends a session idle in a transaction; and the frozen
+// write, resumed, commits nothing.
+func TestLease_AFrozenLeadersWriteNeitherBlocksTheTakeOverNorCommits(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	const ttl = time.Second
+	fa, err := db.AcquireLease(ctx, "imap:INBOX", "a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := core.WithFence(ctx, core.Fence{Lease: "imap:INBOX", Holder: "a", Number: fa})
+	frozen, thaw := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Write(leader, func(tx core.Tx) error {
+			if err := tx.PutAccount(leader, &core.Account{ID: 7, Name: "Written by a frozen leader", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+				return err
+			}
+			if runs.Add(1) == 1 { // not when run again after its session was ended
+				close(frozen)
+				<-thaw
+			}
+			return nil
+		})
+	}()
+	select {
+	case <-frozen:
+	case err := <-done:
+		t.Fatalf("the leader's write ended before it froze: %v", err)
+	}
+	eventually(t, func() bool {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := db.AcquireLease(actx, "imap:INBOX", "b", time.Minute)
+		return err == nil
+	})
+	close(thaw)
+	if err := <-done; err == nil {
+		t.Fatal("the frozen leader's write committed after the take-over")
+	}
+	err = db.Read(ctx, func(tx core.ReadTx) error {
+		_, err := tx.Account(ctx, 7)
+		return err
+	})
+	if core.ErrorCode(err) != core.ENOTFOUND {
+		t.Fatalf("account of the frozen write: %v", err)
 	}
 }

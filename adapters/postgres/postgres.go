@@ -47,6 +47,13 @@ type Options struct {
 // doubled their rate (docs/benchmarks.md). Mind the server's max_connections: nodes × this.
 const DefaultMaxConns = 16
 
+// idleInTransaction is how long the server lets a transaction of this store wait for its
+// next statement before it ends the session. The store's transactions are milliseconds long;
+// one that waits this long belongs to a process that stopped (SIGSTOP, a frozen VM), and its
+// locks must not outlive that: a write under a lease holds the lease's row FOR SHARE
+// (checkFence), and until the session ends no other node can take the lease over.
+const idleInTransaction = 5 * time.Second
+
 // nodeTTL is how long a node's liveness lease runs without renewal: the claims of a node
 // that died mid-send are free for the others within it.
 const nodeTTL = 15 * time.Second
@@ -81,6 +88,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	cfg.MaxConns = DefaultMaxConns
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, fmt.Sprintf("SET idle_in_transaction_session_timeout = %d", idleInTransaction.Milliseconds()))
+		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
