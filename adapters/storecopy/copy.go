@@ -330,11 +330,21 @@ type reader struct {
 	ptx pgx.Tx
 }
 
+// noIdleLimit lifts, for the copy's own long transactions, the limit the Postgres store puts
+// on a transaction waiting for its next statement (it frees the locks of a frozen node).
+const noIdleLimit = `SET LOCAL idle_in_transaction_session_timeout = 0`
+
 func openReader(ctx context.Context, src Store) (*reader, error) {
 	r := &reader{src: src}
 	if src.Postgres != nil {
 		tx, err := src.Postgres.Pool().BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 		if err != nil {
+			return nil, fmt.Errorf("store copy: read %s: %w", src, err)
+		}
+		// The snapshot stays open, idle while the blobs and the destination's rows are
+		// written: the store's 5 s limit on an idle transaction is not for it.
+		if _, err := tx.Exec(ctx, noIdleLimit); err != nil {
+			tx.Rollback(ctx)
 			return nil, fmt.Errorf("store copy: read %s: %w", src, err)
 		}
 		r.ptx, r.blobs = tx, src.Postgres.Blobs()

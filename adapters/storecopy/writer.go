@@ -121,6 +121,9 @@ func (w *writer) begin(ctx context.Context) error {
 	var err error
 	if w.dst.Postgres != nil {
 		w.ptx, err = w.dst.Postgres.Pool().BeginTx(ctx, pgx.TxOptions{})
+		if err == nil {
+			_, err = w.ptx.Exec(ctx, noIdleLimit)
+		}
 	} else {
 		// BEGIN IMMEDIATE (sqliteDSN): a second copy into the same file waits, then finds
 		// it not empty.
