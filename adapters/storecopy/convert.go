@@ -38,40 +38,22 @@ func asText(v any) (string, bool) {
 	return "", false
 }
 
-// fromSQLite converts a value read from SQLite to the canonical form.
+// fromSQLite converts a value read from SQLite to the canonical form: times are integer
+// microseconds (0 for none), flags 0 and 1.
 func fromSQLite(c Column, v any) (any, error) {
-	bad := func() (any, error) {
-		return nil, fmt.Errorf("column %s: unexpected value %T %v", c.Name, v, v)
-	}
-	if v == nil {
-		switch c.Kind {
-		case NullInt, NullText, NullTime:
-			return nil, nil
+	return canonical(c, v, func(v any) (any, bool) {
+		n, ok := asInt(v)
+		if !ok {
+			return nil, false
 		}
-		return bad()
-	}
-	switch c.Kind {
-	case Int, NullInt:
-		if n, ok := asInt(v); ok {
-			return n, nil
+		if n == 0 && c.Kind == NullTime {
+			return nil, true
 		}
-	case Text, NullText:
-		if s, ok := asText(v); ok {
-			return s, nil
-		}
-	case Time, NullTime:
-		if n, ok := asInt(v); ok {
-			if n == 0 && c.Kind == NullTime {
-				return nil, nil
-			}
-			return time.UnixMicro(n).UTC(), nil
-		}
-	case Bool:
-		if n, ok := asInt(v); ok {
-			return n != 0, nil
-		}
-	}
-	return bad()
+		return time.UnixMicro(n).UTC(), true
+	}, func(v any) (any, bool) {
+		n, ok := asInt(v)
+		return n != 0, ok
+	})
 }
 
 // toSQLite converts a canonical value to what SQLite stores.
@@ -90,6 +72,18 @@ func toSQLite(c Column, v any) any {
 
 // fromPostgres converts a value pgx decoded to the canonical form.
 func fromPostgres(c Column, v any) (any, error) {
+	return canonical(c, v, func(v any) (any, bool) {
+		t, ok := v.(time.Time)
+		return t.UTC().Truncate(time.Microsecond), ok
+	}, func(v any) (any, bool) {
+		b, ok := v.(bool)
+		return b, ok
+	})
+}
+
+// canonical converts a non-time, non-flag value the same way for both stores, and times and
+// flags with the store's own functions.
+func canonical(c Column, v any, asTime, asBool func(any) (any, bool)) (any, error) {
 	bad := func() (any, error) {
 		return nil, fmt.Errorf("column %s: unexpected value %T %v", c.Name, v, v)
 	}
@@ -100,23 +94,20 @@ func fromPostgres(c Column, v any) (any, error) {
 		}
 		return bad()
 	}
+	var out any
+	ok := false
 	switch c.Kind {
 	case Int, NullInt:
-		if n, ok := asInt(v); ok {
-			return n, nil
-		}
+		out, ok = asInt(v)
 	case Text, NullText:
-		if s, ok := asText(v); ok {
-			return s, nil
-		}
+		out, ok = asText(v)
 	case Time, NullTime:
-		if t, ok := v.(time.Time); ok {
-			return t.UTC().Truncate(time.Microsecond), nil
-		}
+		out, ok = asTime(v)
 	case Bool:
-		if b, ok := v.(bool); ok {
-			return b, nil
-		}
+		out, ok = asBool(v)
 	}
-	return bad()
+	if !ok {
+		return bad()
+	}
+	return out, nil
 }

@@ -407,28 +407,26 @@ func (r *reader) referencedBlobs(ctx context.Context) ([]string, error) {
 		out = append(out, h)
 		return nil
 	}
+	var rows interface {
+		Next() bool
+		Scan(dest ...any) error
+		Err() error
+	}
 	if r.ptx != nil {
-		rows, err := r.ptx.Query(ctx, referencedBlobsSQL)
+		prows, err := r.ptx.Query(ctx, referencedBlobsSQL)
 		if err != nil {
 			return nil, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var h string
-			if err := rows.Scan(&h); err != nil {
-				return nil, err
-			}
-			if err := add(h); err != nil {
-				return nil, err
-			}
+		defer prows.Close()
+		rows = prows
+	} else {
+		srows, err := r.stx.QueryContext(ctx, referencedBlobsSQL)
+		if err != nil {
+			return nil, err
 		}
-		return out, rows.Err()
+		defer srows.Close()
+		rows = srows
 	}
-	rows, err := r.stx.QueryContext(ctx, referencedBlobsSQL)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	for rows.Next() {
 		var h string
 		if err := rows.Scan(&h); err != nil {
