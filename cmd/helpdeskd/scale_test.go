@@ -263,7 +263,20 @@ max_attempts = 5
 		if inbox == 0 && api.Pending() == 0 && pending == 0 {
 			return nil
 		}
-		return fmt.Errorf("not drained: %d mails in INBOX, %d updates, %d notifications pending", inbox, api.Pending(), pending)
+		var claims strings.Builder
+		rows, err := child.Query(`SELECT id, channel, recipient, attempts, last_error, coalesce(claimed_by, ''),
+			coalesce(locked_until::text, '') FROM notifications WHERE state = 'pending'`)
+		if err == nil {
+			for rows.Next() {
+				var id, attempts int64
+				var ch, to, lastErr, by, until string
+				rows.Scan(&id, &ch, &to, &attempts, &lastErr, &by, &until)
+				fmt.Fprintf(&claims, "\n  notification %d %s to %s: %d attempts, last error %q, claimed by %q until %s", id, ch, to, attempts, lastErr, by, until)
+			}
+			rows.Close()
+		}
+		return fmt.Errorf("not drained: %d mails in INBOX, %d updates, %d notifications pending%s\nlogs of the resumed node:\n%s\nlogs of the last holder:\n%s",
+			inbox, api.Pending(), pending, claims.String(), second.d.logs, third.d.logs)
 	})
 
 	// Each ticket once, whichever node made it; read on a node that did not make it.
