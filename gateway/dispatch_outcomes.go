@@ -90,7 +90,8 @@ func (r *outcomes) run() {
 				break more
 			}
 		}
-		if err := r.store.RecordOutcomes(r.ctx, group); err != nil {
+		err := r.d.persist(r.ctx, func(ctx context.Context) error { return r.store.RecordOutcomes(ctx, group) })
+		if err != nil {
 			for _, o := range group {
 				r.d.logUnrecorded(o, err)
 			}
@@ -100,18 +101,45 @@ func (r *outcomes) run() {
 
 // recordOne records o with the Outbox's method for its state.
 func (d *Dispatcher) recordOne(ctx context.Context, o DeliveryOutcome) {
-	var err error
-	switch o.State {
-	case core.NotificationSent:
-		err = d.outbox.MarkSent(ctx, o.ID, o.Attempts, o.At)
-	case core.NotificationFailed:
-		err = d.outbox.MarkFailed(ctx, o.ID, o.Attempts, o.LastError)
-	default:
-		err = d.outbox.MarkRetry(ctx, o.ID, o.Attempts, o.Next, o.LastError)
-	}
+	err := d.persist(ctx, func(ctx context.Context) error {
+		switch o.State {
+		case core.NotificationSent:
+			return d.outbox.MarkSent(ctx, o.ID, o.Attempts, o.At)
+		case core.NotificationFailed:
+			return d.outbox.MarkFailed(ctx, o.ID, o.Attempts, o.LastError)
+		default:
+			return d.outbox.MarkRetry(ctx, o.ID, o.Attempts, o.Next, o.LastError)
+		}
+	})
 	if err != nil {
 		d.logUnrecorded(o, err)
 	}
+}
+
+// recordPauses are the pauses between the tries of an outcome's record: about six seconds
+// in all. An outcome not recorded leaves the notification claimed (on a shared outbox)
+// until its claim expires, minutes later, and then it is sent again; the usual cause is
+// passing (a connection the server ended while the process was frozen, a failover), and
+// the next try gets a new connection. Recording again is safe: an outcome's write is the
+// same whether or not an earlier try committed.
+var recordPauses = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond,
+	time.Second, 1500 * time.Millisecond, 3 * time.Second}
+
+// persist runs write, and again after each of recordPauses while it fails.
+func (d *Dispatcher) persist(ctx context.Context, write func(context.Context) error) error {
+	err := write(ctx)
+	for _, p := range recordPauses {
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		d.log.Warn("record outcome: will try again", "in", p, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(p):
+			err = write(ctx)
+		}
+	}
+	return err
 }
 
 func (d *Dispatcher) logUnrecorded(o DeliveryOutcome, err error) {

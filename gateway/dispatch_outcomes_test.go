@@ -223,3 +223,76 @@ func TestDispatcher_BatchRendersAsAlone(t *testing.T) {
 		t.Errorf("the confirmation does not answer the mail that opened the ticket: %+v", together[0])
 	}
 }
+
+// flaky is an Outbox whose first writes of outcomes fail, as when the server ended the
+// connection of a process that was frozen. A fake: a real server ends such a session only
+// after seconds, and only on Postgres.
+type flaky struct {
+	teststore.Store
+	mu    sync.Mutex
+	fails int // writes still to fail
+	tries int
+}
+
+func (f *flaky) fail() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tries++
+	if f.fails > 0 {
+		f.fails--
+		return errors.New("conn closed")
+	}
+	return nil
+}
+
+func (f *flaky) RecordOutcomes(ctx context.Context, o []gateway.DeliveryOutcome) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Store.RecordOutcomes(ctx, o)
+}
+
+func (f *flaky) MarkSent(ctx context.Context, id int64, attempts int, at time.Time) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Store.MarkSent(ctx, id, attempts, at)
+}
+
+// TestDispatcher_OutcomeOutlastsAPassingFailure fails the first writes of a pass's outcomes
+// and finds every notification recorded sent by that pass, each sent once: an outcome
+// left unrecorded would be sent again (and on a shared outbox stay claimed for minutes).
+func TestDispatcher_OutcomeOutlastsAPassingFailure(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		wrap func(*flaky) gateway.Outbox
+	}{
+		{"grouped", func(f *flaky) gateway.Outbox { return f }},
+		{"alone", func(f *flaky) gateway.Outbox { return alone{f} }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := newDesk(t)
+			d.ingest(t, mail("a@customer.test", "ann@customer.test", "First", "one"))
+			f := &flaky{Store: d.db, fails: 2}
+			rec := &recorder{}
+			disp := gateway.NewDispatcher(c.wrap(f), d.db, map[core.Channel]gateway.Sender{core.ChannelEmail: rec}, nil,
+				gateway.DispatcherOptions{Render: gateway.RenderOptions{Address: support, Name: "Helpdesk", Secret: secret}})
+			if _, err := disp.DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if f.tries < 3 {
+				t.Fatalf("%d writes of outcomes: the failures were not met", f.tries)
+			}
+			if pending, err := d.db.Notifications(ctx, core.NotificationPending, 10); err != nil || len(pending) != 0 {
+				t.Fatalf("after the pass: %d pending (%v)", len(pending), err)
+			}
+			if _, err := disp.DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sent, _ := d.db.Notifications(ctx, core.NotificationSent, 10)
+			if len(sent) == 0 || len(rec.sent) != len(sent) {
+				t.Errorf("%d sends for %d notifications sent", len(rec.sent), len(sent))
+			}
+		})
+	}
+}
