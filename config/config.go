@@ -50,6 +50,7 @@ type Config struct {
 	Telegram    Telegram    `toml:"telegram"`
 	Notify      Notify      `toml:"notify"`
 	Panel       Panel       `toml:"panel"`
+	Webhooks    Webhooks    `toml:"webhooks"`
 	Log         Log         `toml:"log"`
 }
 
@@ -215,6 +216,19 @@ type Notify struct {
 	TemplatesDir string `toml:"templates_dir"`
 }
 
+// Webhooks configures the delivery of changes to the panels' webhooks (docs/webhooks.md).
+type Webhooks struct {
+	// RetryInitial is the wait before the first retry of a failed delivery; it doubles after
+	// each up to RetryMaxInterval, and deliveries are retried until RetryFor has passed.
+	RetryInitial     Duration `toml:"retry_initial"`
+	RetryMaxInterval Duration `toml:"retry_max_interval"`
+	RetryFor         Duration `toml:"retry_for"`
+	// Timeout bounds one attempt, from connecting to the end of the answer.
+	Timeout Duration `toml:"timeout"`
+	// AllowPrivate lets webhooks reach loopback, link-local and private addresses.
+	AllowPrivate bool `toml:"allow_private"`
+}
+
 // Panel is the customer panel that links point to.
 type Panel struct {
 	// TicketURL is a URL template; "{id}" is replaced by the ticket ID. Empty = no links.
@@ -290,6 +304,12 @@ func Default() Config {
 			DefaultLanguage: "en",
 			RetryDelay:      Duration{30 * time.Second},
 			MaxRetryDelay:   Duration{time.Hour},
+		},
+		Webhooks: Webhooks{
+			RetryInitial:     Duration{30 * time.Second},
+			RetryMaxInterval: Duration{time.Hour},
+			RetryFor:         Duration{24 * time.Hour},
+			Timeout:          Duration{10 * time.Second},
 		},
 		Log: Log{
 			Level:  "info",

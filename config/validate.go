@@ -67,6 +67,17 @@ func (c Config) Validate() error {
 			p.add("panel.ticket_url", "must be an http or https URL such as https://panel.example.com/support/{id}")
 		}
 	}
+	if w := c.Webhooks; w.RetryInitial.Duration <= 0 {
+		p.add("webhooks.retry_initial", "must be positive")
+	} else if w.RetryMaxInterval.Duration < w.RetryInitial.Duration {
+		p.add("webhooks.retry_max_interval", "must be at least webhooks.retry_initial")
+	}
+	if c.Webhooks.RetryFor.Duration <= 0 {
+		p.add("webhooks.retry_for", "must be positive")
+	}
+	if t := c.Webhooks.Timeout.Duration; t <= 0 || t > 5*time.Minute {
+		p.add("webhooks.timeout", "must be positive and at most 5m")
+	}
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf("log.format", c.Log.Format, "text", "json")
 	return errors.Join(p...)

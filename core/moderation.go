@@ -64,6 +64,10 @@ func (s *Service) SetMessageHidden(ctx context.Context, actor Actor, ticketID, m
 			if err := tx.CancelNotifications(ctx, m.ID); err != nil {
 				return err
 			}
+			if err := s.addChange(ctx, tx, Change{Type: ChangeMessageHidden, AccountID: t.AccountID, TicketID: t.ID,
+				MessageID: m.ID, Internal: m.Internal}); err != nil {
+				return err
+			}
 		}
 		kind := KindUnhidden
 		if hidden {

@@ -86,6 +86,10 @@ func (s *Service) SplitTicket(ctx context.Context, actor Actor, id, messageID in
 				return err
 			}
 		}
+		if err := s.addChange(ctx, tx, Change{Type: ChangeTicketCreated, At: now, AccountID: nt.AccountID, TicketID: nt.ID,
+			MessageID: m.ID, Detail: "split from #" + itoa(t.ID)}); err != nil {
+			return err
+		}
 		stored, err := tx.Ticket(ctx, nt.ID)
 		if err != nil {
 			return err

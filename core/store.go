@@ -32,6 +32,7 @@ type Store interface {
 
 // ReadTx reads a consistent snapshot.
 type ReadTx interface {
+	ChangeReadTx
 	// Account returns ENOTFOUND if there is no such account.
 	Account(ctx context.Context, id int64) (*Account, error)
 	// User returns the user with AccountIDs filled, or ENOTFOUND.
@@ -76,6 +77,7 @@ type ReadTx interface {
 // Tx is a write transaction.
 type Tx interface {
 	ReadTx
+	ChangeTx
 	// PutAccount inserts or updates by ID.
 	PutAccount(ctx context.Context, a *Account) error
 	// PutUser inserts or updates by ID and replaces the memberships with u.AccountIDs.

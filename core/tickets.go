@@ -131,6 +131,9 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 		if err := tx.AddTicketEvent(ctx, ev); err != nil {
 			return err
 		}
+		if err := s.addChange(ctx, tx, Change{Type: ChangeTicketCreated, At: now, AccountID: t.AccountID, TicketID: t.ID, MessageID: m.ID}); err != nil {
+			return err
+		}
 		t.MessageCount, t.PublicMessageCount = 1, 1
 		if err := s.recordSource(ctx, tx, in.Source, InboundTicket, t.ID, m.ID); err != nil {
 			return err
@@ -333,6 +336,10 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		if err := tx.CreateMessage(ctx, m); err != nil {
 			return err
 		}
+		if err := s.addChange(ctx, tx, Change{Type: ChangeMessageCreated, At: now, AccountID: t.AccountID, TicketID: t.ID,
+			MessageID: m.ID, Internal: in.Internal}); err != nil {
+			return err
+		}
 		if err := s.recordSource(ctx, tx, in.Source, InboundReply, t.ID, m.ID); err != nil {
 			return err
 		}
@@ -375,6 +382,10 @@ func (s *Service) changeStatus(ctx context.Context, tx Tx, actor Actor, t *Ticke
 	}
 	ev := &TicketEvent{TicketID: t.ID, At: at, ActorUserID: actor.User.ID, Kind: KindStatus, From: t.Status, To: to}
 	if err := tx.AddTicketEvent(ctx, ev); err != nil {
+		return err
+	}
+	if err := s.addChange(ctx, tx, Change{Type: ChangeTicketStatusChanged, At: at, AccountID: t.AccountID, TicketID: t.ID,
+		From: t.Status, To: to}); err != nil {
 		return err
 	}
 	t.Status, t.UpdatedAt = to, at

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/helpdeskd/helpdeskd/core"
 )
 
 // The OpenAPI 3 description of every route, served at GET /api/openapi.json without a key.
@@ -169,6 +171,26 @@ var schemas = map[string]schema{
 	"User":          allFields(schema{"id": integer(""), "email": str(""), "name": str(""), "role": str("customer, staff or admin"), "accountIds": arrayOf(integer("")), "defaultAccountId": nullable(integer("")), "language": str("BCP 47 tag the user is written to in; empty: the desk's default")}),
 	"AdminProperty": allFields(schema{"id": integer(""), "accountId": integer(""), "name": str("")}),
 	"ApiKey":        allFields(schema{"id": integer(""), "key": str("shown only in this answer"), "prefix": str(""), "createdAt": dateTime("")}),
+	"EventTicket":   allFields(merge(ticketItemProps, schema{"accountId": integer(""), "userId": integer("the opener")})),
+	"EventData": withOptional(schema{"ticket": nullableRef("EventTicket", "object")}, schema{
+		"message":        ref("Message"),
+		"from":           ref("Status"),
+		"to":             ref("Status"),
+		"assigneeUserId": integer("ticket.assigned: the staff user, 0 for none"),
+		"departmentId":   integer("ticket.assigned: the department, 0 for none"),
+		"detail":         str("notification.failed, inbound.rejected: what failed and why"),
+	}),
+	"Event": allFields(schema{"id": integer("pass the last one's as after"), "type": schema{"type": "string", "enum": changeTypeNames()},
+		"timestamp": dateTime(""), "data": ref("EventData")}),
+	"Webhook": withOptional(schema{"id": integer(""), "url": str(""), "events": arrayOf(schema{"type": "string", "enum": changeTypeNames()}),
+		"createdAt": dateTime(""), "disabled": boolean("set after every attempt failed for three days; a redelivery enables it again"),
+		"failingSince": nullable(dateTime("the first failed attempt since the last delivery that succeeded"))},
+		schema{"secret": str("whsec_…, answered only when the webhook is created"), "disabledReason": str("")}),
+	"WebhookDelivery": allFields(schema{"id": integer("its webhook-id is msg_ and this id"), "webhookId": integer(""),
+		"type": str(""), "state": schema{"type": "string", "enum": []string{"pending", "delivered", "failed"}}, "attempts": integer(""),
+		"nextAttemptAt": nullable(dateTime("")), "lastStatus": nullable(integer("the HTTP status of the last attempt")),
+		"lastError": str(""), "createdAt": dateTime(""), "deliveredAt": nullable(dateTime(""))}),
+	"CreateWebhookRequest": object(schema{"url": str("http or https"), "events": arrayOf(schema{"type": "string", "enum": changeTypeNames()})}, "url", "events"),
 	"TemplatePreview": allFields(schema{"name": str("the notification kind: ticket_created, new_ticket, staff_reply, customer_reply, status_changed, notice"),
 		"language": str("as asked; empty: the desk's default"), "format": str("text, html or telegram"), "subject": str("the mail's subject"),
 		"body": str("the rendered body: plain text, a whole HTML document for format html, or the Telegram message")}),
@@ -252,6 +274,9 @@ var operations = []op{
 	{method: "GET", path: "/api/Ticket/{id}/Attachment/{attachmentId}", tag: "customer", summary: "An attachment's bytes", query: []param{accountParam}, status: 200, raw: binary(), rawType: "application/octet-stream"},
 	{method: "GET", path: "/api/Property", tag: "customer", summary: "The account's properties", query: []param{accountParam}, status: 200, data: "Property", list: true},
 	{method: "POST", path: "/api/Telegram/Link", tag: "customer", summary: "A one-time code linking Telegram", query: []param{accountParam}, status: 200, data: "TelegramLink"},
+	{method: "GET", path: "/api/Event", tag: "customer", summary: "The account's change feed: its public changes after an event id, in order, waiting for one up to wait seconds", query: []param{
+		accountParam, q("after", "integer", "the last event id the client has; 0 or absent: from the start"), q("limit", "integer", "1–500, default 100"),
+		q("wait", "integer", "seconds (0–60) to wait for a change when there is none yet")}, status: 200, data: "Event", list: true},
 	{method: "GET", path: "/api/Ticket/Topics", tag: "customer", summary: "Topics", status: 200, data: "EnumMember", list: true},
 	{method: "GET", path: "/api/Ticket/Statuses", tag: "customer", summary: "Statuses", status: 200, data: "EnumMember", list: true},
 
@@ -283,6 +308,10 @@ var operations = []op{
 	{method: "GET", path: "/api/staff/Department", tag: "staff", summary: "Departments", status: 200, data: "Department", list: true},
 	{method: "GET", path: "/api/staff/Notification", tag: "staff", summary: "Notifications in a state, newest first", query: []param{
 		q("state", "string", "failed (default), bounced, pending, sent, canceled"), q("limit", "integer", "1–500, default 100")}, status: 200, data: "Notification", list: true},
+	{method: "GET", path: "/api/staff/Event", tag: "staff", summary: "The change feed: every change after an event id, in order, waiting for one up to wait seconds", query: []param{
+		q("after", "integer", "the last event id the client has; 0 or absent: from the start"), q("limit", "integer", "1–500, default 100"),
+		q("wait", "integer", "seconds (0–60) to wait for a change when there is none yet"), q("accountId", "integer", "only this account's tickets")},
+		status: 200, data: "Event", list: true},
 	{method: "GET", path: "/api/staff/InboundMail", tag: "staff", summary: "Inbound messages with a result, newest first", query: []param{
 		q("result", "string", "rejected (default), failed, ignored, bounce"), q("limit", "integer", "1–500, default 100")}, status: 200, data: "InboundMessage", list: true},
 
@@ -295,6 +324,13 @@ var operations = []op{
 	{method: "GET", path: "/api/admin/Template/{name}/Preview", tag: "admin", summary: "Render a notification template with sample data", query: []param{
 		q("language", "string", "en, es, ru or bg; default: the desk's default language"),
 		q("format", "string", "text (the mail's plain text, the default), html (its HTML part) or telegram")}, status: 200, data: "TemplatePreview"},
+
+	{method: "POST", path: "/api/admin/Webhook", tag: "admin", summary: "Register a webhook (its secret is shown once)", jsonBody: "CreateWebhookRequest", status: 201, data: "Webhook"},
+	{method: "GET", path: "/api/admin/Webhook", tag: "admin", summary: "Webhooks", status: 200, data: "Webhook", list: true},
+	{method: "DELETE", path: "/api/admin/Webhook/{id}", tag: "admin", summary: "Delete a webhook and its deliveries", status: 200},
+	{method: "GET", path: "/api/admin/Webhook/{id}/Delivery", tag: "admin", summary: "A webhook's delivery log, newest first", query: []param{
+		q("pageNumber", "integer", ""), q("pageSize", "integer", "1–200, default 50")}, status: 200, data: "WebhookDelivery", list: true},
+	{method: "POST", path: "/api/admin/Webhook/{id}/Delivery/{deliveryId}/Redeliver", tag: "admin", summary: "Queue a delivery again, now (enables a disabled webhook)", status: 200, data: "WebhookDelivery"},
 
 	{method: "POST", path: "/v1/support/tickets", tag: "compat", summary: "Open a ticket (compatibility shape)", query: []param{
 		q("accountId", "integer", "default: the key's user's default account, else their only one")}, formBody: "CompatCreateForm", status: 200, raw: ref("CompatTicket"), rawType: "application/json"},
@@ -362,7 +398,29 @@ func (o op) operation() schema {
 			}},
 		"5XX": schema{"description": "500 (internal), 503 (unavailable, not ready)", "content": errBody},
 	}
+	if o.method == http.MethodPost || o.method == http.MethodPut {
+		withIdempotencyKey(out, strconv.Itoa(o.status), errBody)
+	}
 	return out
+}
+
+// withIdempotencyKey documents Idempotency-Key (idempotency.go, docs/api.md) on an
+// operation that changes something: the header, the replay's header on the success answer,
+// and the answers of a key in use.
+func withIdempotencyKey(op schema, success string, errBody schema) {
+	params, _ := op["parameters"].([]any)
+	op["parameters"] = append(params, schema{"name": idempotencyHeader, "in": "header", "required": false,
+		"description": "a key of the caller's choosing (a UUID, say) that makes a retry safe: a repeat with the same key and the same " +
+			"request within 24 hours gets the first answer again instead of doing the change twice",
+		"schema": schema{"type": "string", "minLength": 1, "maxLength": maxIdempotencyKeyChars}})
+	responses := op["responses"].(schema)
+	responses[success].(schema)["headers"] = schema{
+		replayedHeader: schema{"description": "true: this is the stored answer of an earlier request with the same Idempotency-Key",
+			"schema": schema{"type": "string", "enum": []string{"true"}}},
+	}
+	responses["409"] = schema{"description": "a conflict: refused by the state machine or a uniqueness rule; or a request with the same " +
+		"Idempotency-Key still running, or applied with its answer lost", "content": errBody}
+	responses["422"] = schema{"description": "the Idempotency-Key was used for a different request (method, path or body)", "content": errBody}
 }
 
 // openAPIDocument builds the whole document.
@@ -421,4 +479,13 @@ func (s *server) openAPI(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(openAPIJSON)
+}
+
+// changeTypeNames lists the webhook event types.
+func changeTypeNames() []string {
+	var out []string
+	for _, t := range core.ChangeTypes() {
+		out = append(out, string(t))
+	}
+	return out
 }

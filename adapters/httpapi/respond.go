@@ -18,6 +18,7 @@ import (
 const (
 	eUnsupportedMediaType = "unsupported_media_type" // 415
 	eMethodNotAllowed     = "method_not_allowed"     // 405
+	eUnprocessable        = "unprocessable"          // 422: an Idempotency-Key reused for another request
 )
 
 // internalMessage is all a caller ever learns of an internal error.
@@ -75,6 +76,8 @@ func statusFor(code string) int {
 		return http.StatusMethodNotAllowed
 	case core.ECONFLICT:
 		return http.StatusConflict
+	case eUnprocessable:
+		return http.StatusUnprocessableEntity
 	case core.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
 	case eUnsupportedMediaType:

@@ -65,6 +65,14 @@ type Options struct {
 	// the desk's default) and format (text, html, telegram) with sample data, for GET
 	// /api/admin/Template/{name}/Preview; an EINVALID names a bad field. nil answers 503.
 	Preview func(name, language, format string) (subject, body string, err error)
+	// Idempotency keeps the Idempotency-Key rows of POST and PUT requests (idempotency.go);
+	// nil turns the header off (it is ignored).
+	Idempotency IdempotencyStore
+	// WebhooksAllowPrivate lets a webhook's URL name a loopback, link-local or private
+	// address ([webhooks] allow_private).
+	WebhooksAllowPrivate bool
+	// WebhookKick, when set, wakes the webhook deliveries after a redelivery is queued.
+	WebhookKick func()
 }
 
 // readyTimeout bounds one readiness check.
@@ -118,7 +126,7 @@ func (s *server) routes() http.Handler {
 	r.Get(openAPIPath, s.openAPI)
 
 	r.Route("/api", func(r chi.Router) {
-		r.Use(s.authenticate, s.limitRate, s.limitBody)
+		r.Use(s.authenticate, s.limitRate, s.limitBody, s.idempotent)
 
 		r.Get("/Ticket/Topics", s.topics)
 		r.Get("/Ticket/Statuses", s.statuses)
@@ -132,6 +140,7 @@ func (s *server) routes() http.Handler {
 		r.Get("/Ticket/{id}/Attachment/{attachmentId}", s.attachment)
 		r.Get("/Property", s.properties)
 		r.Post("/Telegram/Link", s.linkTelegram)
+		r.Get("/Event", s.customerEvents)
 
 		r.Route("/staff", func(r chi.Router) {
 			r.Use(requireRole(s, "Only staff can use this endpoint.", core.Role.IsStaff))
@@ -156,6 +165,7 @@ func (s *server) routes() http.Handler {
 			r.Get("/Department", s.staffDepartments)
 			r.Get("/Notification", s.staffNotifications)
 			r.Get("/InboundMail", s.staffInbound)
+			r.Get("/Event", s.staffEvents)
 		})
 
 		r.Route("/admin", func(r chi.Router) {
@@ -167,12 +177,17 @@ func (s *server) routes() http.Handler {
 			r.Post("/User/{id}/ApiKey", s.createAPIKey)
 			r.Delete("/User/{id}/ApiKey/{keyId}", s.deleteAPIKey)
 			r.Get("/Template/{name}/Preview", s.previewTemplate)
+			r.Post("/Webhook", s.createWebhook)
+			r.Get("/Webhook", s.listWebhooks)
+			r.Delete("/Webhook/{id}", s.deleteWebhook)
+			r.Get("/Webhook/{id}/Delivery", s.webhookDeliveries)
+			r.Post("/Webhook/{id}/Delivery/{deliveryId}/Redeliver", s.redeliverWebhook)
 		})
 	})
 
 	// Seed 003's ticket API, for clients written against it (compat.go).
 	r.Route("/v1/support", func(r chi.Router) {
-		r.Use(s.authenticate, s.limitRate, s.limitBody)
+		r.Use(s.authenticate, s.limitRate, s.limitBody, s.idempotent)
 		r.Post("/tickets", s.compatCreate)
 		r.Get("/tickets/{id}", s.compatGet)
 	})

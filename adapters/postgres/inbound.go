@@ -48,9 +48,10 @@ func (db *DB) NotificationByRef(ctx context.Context, ref string) (*core.Notifica
 	return &n, nil
 }
 
-// Reject records an inbound message that changed nothing and, when notice is set and its
-// recipient got fewer than perDay notices in the last 24 hours, queues it — both in one
-// transaction. Returns ECONFLICT if the message was recorded before.
+// Reject records an inbound message that changed nothing (a rejected one with its
+// inbound.rejected change) and, when notice is set and its recipient got fewer than perDay
+// notices in the last 24 hours, queues it — all in one transaction. Returns ECONFLICT if
+// the message was recorded before.
 //
 // The count and the insert run at SERIALIZABLE, so two nodes rejecting mail from one
 // sender at once cannot both see room for the last notice of the day.
@@ -60,6 +61,11 @@ func (db *DB) Reject(ctx context.Context, r core.InboundRecord, notice *core.Not
 		w := tx.(*writeTx)
 		if err := w.RecordInbound(ctx, &r); err != nil {
 			return err
+		}
+		if r.Result == core.InboundRejected {
+			if err := addRejectedChange(w.ctx, w.tx, &r); err != nil {
+				return err
+			}
 		}
 		if notice == nil {
 			return nil

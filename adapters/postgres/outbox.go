@@ -223,18 +223,24 @@ func (db *DB) batch(ctx context.Context, what string, ids []int64, fill func(*pg
 	if len(ids) == 0 {
 		return nil
 	}
-	return db.serial(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		fill(b)
-		res := tx.SendBatch(ctx, b)
-		for _, id := range ids {
-			if _, err := res.Exec(); err != nil {
-				res.Close()
-				return fmt.Errorf("%s %d: %w", what, id, err)
-			}
+	return db.serial(ctx, func(tx pgx.Tx) error { return sendBatch(ctx, tx, what, ids, fill) })
+}
+
+// sendBatch runs the statements fill queues in tx in one round trip, as batch does.
+func sendBatch(ctx context.Context, tx pgx.Tx, what string, ids []int64, fill func(*pgx.Batch)) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	fill(b)
+	res := tx.SendBatch(ctx, b)
+	for _, id := range ids {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return fmt.Errorf("%s %d: %w", what, id, err)
 		}
-		return res.Close()
-	})
+	}
+	return res.Close()
 }
 
 // RecordOutcomes records many delivery outcomes in one transaction, each as MarkSent,
@@ -247,21 +253,39 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []gateway.DeliveryOut
 			return fmt.Errorf("outcome of notification %d: state %q is no delivery outcome", o.ID, o.State)
 		}
 	}
-	ids := make([]int64, len(outcomes))
-	for i, o := range outcomes {
-		ids[i] = o.ID
+	// The failed ones each write a notification.failed change (changes.go) after the batch.
+	var ids []int64
+	var failed []gateway.DeliveryOutcome
+	for _, o := range outcomes {
+		if o.State == core.NotificationFailed {
+			failed = append(failed, o)
+		} else {
+			ids = append(ids, o.ID)
+		}
 	}
-	return db.batch(ctx, "outcome of notification", ids, func(b *pgx.Batch) {
-		for _, o := range outcomes {
-			switch o.State {
-			case core.NotificationSent:
-				b.Queue(markSentSQL, o.Attempts, ts(o.At), o.ID)
-			case core.NotificationFailed:
-				b.Queue(markFailedSQL, o.Attempts, o.LastError, o.ID)
-			default:
-				b.Queue(markRetrySQL, o.Attempts, ts(o.Next), o.LastError, o.ID)
+	if len(outcomes) == 0 {
+		return nil
+	}
+	return db.serial(ctx, func(tx pgx.Tx) error {
+		err := sendBatch(ctx, tx, "outcome of notification", ids, func(b *pgx.Batch) {
+			for _, o := range outcomes {
+				switch o.State {
+				case core.NotificationSent:
+					b.Queue(markSentSQL, o.Attempts, ts(o.At), o.ID)
+				case core.NotificationPending:
+					b.Queue(markRetrySQL, o.Attempts, ts(o.Next), o.LastError, o.ID)
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range failed {
+			if err := markFailed(ctx, tx, o.ID, o.Attempts, o.LastError, o.At); err != nil {
+				return fmt.Errorf("outcome of notification %d: %w", o.ID, err)
 			}
 		}
+		return nil
 	})
 }
 
@@ -275,9 +299,10 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.T
 	return db.exec(ctx, fmt.Sprintf("mark notification %d for a retry", id), markRetrySQL, attempts, ts(next), lastErr, id)
 }
 
-// MarkFailed gives a notification up: it is listed for staff.
+// MarkFailed gives a notification up: it is listed for staff, and a notification.failed
+// change is written (changes.go).
 func (db *DB) MarkFailed(ctx context.Context, id int64, attempts int, lastErr string) error {
-	return db.exec(ctx, fmt.Sprintf("mark notification %d failed", id), markFailedSQL, attempts, lastErr, id)
+	return db.serial(ctx, func(tx pgx.Tx) error { return markFailed(ctx, tx, id, attempts, lastErr, time.Time{}) })
 }
 
 // Notifications lists notifications in a state, newest first (staff's failed list).

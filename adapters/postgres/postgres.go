@@ -196,7 +196,7 @@ func (db *DB) Read(ctx context.Context, fn func(core.ReadTx) error) error {
 		return translate(fmt.Errorf("begin read: %w", err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	return translate(fn(&readTx{ctx: ctx, tx: tx}))
+	return translate(fn(&readTx{ctx: ctx, tx: tx, db: db}))
 }
 
 // Write runs fn in a transaction and commits it. The use cases read a ticket (or a
@@ -213,11 +213,15 @@ func (db *DB) Read(ctx context.Context, fn func(core.ReadTx) error) error {
 func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
 	var queued bool
 	err := db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		w := &writeTx{readTx: readTx{ctx: ctx, tx: tx, lock: true}}
+		w := &writeTx{readTx: readTx{ctx: ctx, tx: tx, lock: true, db: db}}
 		if err := run(fn, w); err != nil {
 			return err
 		}
 		if err := w.finish(); err != nil {
+			return err
+		}
+		// An Idempotency-Key's reservation, when ctx carries one, commits with the write.
+		if err := markIdempotency(ctx, tx); err != nil {
 			return err
 		}
 		queued = w.queued

@@ -16,6 +16,9 @@ type readTx struct {
 	// lock says the transaction writes: the ticket and message it reads are locked until
 	// the commit (DB.Write).
 	lock bool
+	// db is the store, for what a read needs done in a transaction of its own first (the
+	// numbering of the change log).
+	db *DB
 }
 
 // forUpdate is what a read of the row alias names appends: FOR UPDATE OF it in a write.

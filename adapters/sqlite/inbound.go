@@ -40,14 +40,20 @@ func (db *DB) NotificationByRef(ctx context.Context, ref string) (*core.Notifica
 	return &n, nil
 }
 
-// Reject records an inbound message that changed nothing and, when notice is set and its
-// recipient got fewer than perDay notices in the last 24 hours, queues it — both in one
-// transaction. Returns ECONFLICT if the message was recorded before.
+// Reject records an inbound message that changed nothing (a rejected one with its
+// inbound.rejected change) and, when notice is set and its recipient got fewer than perDay
+// notices in the last 24 hours, queues it — all in one transaction. Returns ECONFLICT if
+// the message was recorded before.
 func (db *DB) Reject(ctx context.Context, r core.InboundRecord, notice *core.Notification, perDay int) error {
 	return db.Write(ctx, func(tx core.Tx) error {
 		w := tx.(*writeTx)
 		if err := w.RecordInbound(ctx, &r); err != nil {
 			return err
+		}
+		if r.Result == core.InboundRejected {
+			if err := w.addRejectedChange(&r); err != nil {
+				return err
+			}
 		}
 		if notice == nil {
 			return nil

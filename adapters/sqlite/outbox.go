@@ -40,7 +40,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []gateway.DeliveryOut
 			case core.NotificationSent:
 				_, err = w.q.ExecContext(w.ctx, markSentSQL, o.Attempts, toDB(o.At), o.ID)
 			case core.NotificationFailed:
-				_, err = w.q.ExecContext(w.ctx, markFailedSQL, o.Attempts, o.LastError, o.ID)
+				err = w.markFailed(o.ID, o.Attempts, o.LastError, o.At)
 			case core.NotificationPending:
 				_, err = w.q.ExecContext(w.ctx, markRetrySQL, o.Attempts, toDB(o.Next), o.LastError, o.ID)
 			default:
@@ -228,9 +228,10 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.T
 	return db.updateNotification(ctx, markRetrySQL, attempts, toDB(next), lastErr, id)
 }
 
-// MarkFailed gives a notification up: it is listed for staff.
+// MarkFailed gives a notification up: it is listed for staff, and a notification.failed
+// change is written (changes.go).
 func (db *DB) MarkFailed(ctx context.Context, id int64, attempts int, lastErr string) error {
-	return db.updateNotification(ctx, markFailedSQL, attempts, lastErr, id)
+	return db.Write(ctx, func(tx core.Tx) error { return tx.(*writeTx).markFailed(id, attempts, lastErr, time.Time{}) })
 }
 
 // Notifications lists notifications in a state, newest first (staff's failed list).

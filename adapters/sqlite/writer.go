@@ -23,8 +23,10 @@ var errClosed = core.Errorf(core.EUNAVAILABLE, "The database is closed.")
 
 // Write runs fn in the writer's transaction and returns once that is committed (or
 // failed). A fn that returns an error is undone alone; the rest of its batch commits.
+// A ctx carrying an Idempotency-Key's reservation has it marked committed in the same
+// transaction (idempotency.go).
 func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
-	return db.submit(&writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)})
+	return db.submit(&writeReq{ctx: ctx, fn: withIdempotency(ctx, fn), done: make(chan error, 1)})
 }
 
 // submit queues req for the writer and waits for its outcome.

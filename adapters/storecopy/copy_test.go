@@ -21,6 +21,7 @@ import (
 	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
 	"github.com/helpdeskd/helpdeskd/adapters/storecopy"
 	"github.com/helpdeskd/helpdeskd/adapters/telegram"
+	"github.com/helpdeskd/helpdeskd/adapters/webhook"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -32,6 +33,7 @@ type store interface {
 	gateway.InboundStore
 	gateway.Outbox
 	telegram.Store
+	webhook.Store
 	Blobs() core.Blobs
 	Close() error
 }
@@ -110,6 +112,13 @@ func build(t *testing.T, db store) {
 	check(t, "api key", err)
 	check(t, "delete key", svc.DeleteAPIKey(ctx, sys, custA, k3.ID))
 
+	// Webhooks, before the tickets: each change of their types queues a delivery.
+	adm := actor(t, ctx, db, admin, core.ChannelAPI)
+	hook := must[*core.Webhook](t, "webhook")(svc.CreateWebhook(ctx, adm, core.NewWebhook{URL: "https://panel.example/hooks",
+		Events: []core.ChangeType{core.ChangeTicketCreated, core.ChangeMessageCreated, core.ChangeNotificationFailed}}, false))
+	other := must[*core.Webhook](t, "webhook")(svc.CreateWebhook(ctx, adm, core.NewWebhook{URL: "https://other.example/x",
+		Events: []core.ChangeType{core.ChangeTicketStatusChanged}}, false))
+
 	a := actor(t, ctx, db, custA, core.ChannelAPI)
 	b := actor(t, ctx, db, custB, core.ChannelAPI)
 	s := actor(t, ctx, db, staff, core.ChannelAPI)
@@ -186,6 +195,23 @@ func build(t *testing.T, db store) {
 	check(t, "rejected raw", err)
 	check(t, "reject", db.Reject(ctx, core.InboundRecord{Channel: core.ChannelEmail, Key: "<spam1@bad.example>",
 		Result: core.InboundRejected, RawHash: rejRaw, Sender: "spam@bad.example", Subject: "Buy now", Reason: "unknown sender", At: now}, nil, 3))
+
+	// Webhook deliveries in every state, one webhook failing and one disabled.
+	jobs := must[[]core.WebhookJob](t, "due webhooks")(db.DueWebhooks(ctx, now.Add(time.Hour), 3))
+	if len(jobs) != 3 {
+		t.Fatalf("%d webhook deliveries due, want 3", len(jobs))
+	}
+	for i, o := range []core.WebhookOutcome{
+		{State: core.DeliveryDelivered, Attempts: 1, At: now, LastStatus: 204},
+		{State: core.DeliveryPending, Attempts: 2, At: now, Next: now.Add(time.Minute), LastStatus: 500, LastError: "500 Internal Server Error"},
+		{State: core.DeliveryFailed, Attempts: 9, At: now, LastError: "connection refused"},
+	} {
+		o.DeliveryID, o.WebhookID = jobs[i].Delivery.ID, hook.ID
+		must[*core.Webhook](t, "webhook outcome")(db.RecordWebhook(ctx, o))
+	}
+	if did, err := db.DisableWebhook(ctx, other.ID, "failing for 72h"); err != nil || !did {
+		t.Fatalf("disable webhook: %v, %v", did, err)
+	}
 }
 
 // answers is what the API answers over the desk: ticket lists and details as customers
@@ -267,6 +293,20 @@ func answers(t *testing.T, db store, ids []int64) string {
 	add("inbound m1", in, err)
 	nr, err := db.NotificationByRef(ctx, "<n1@desk.example>")
 	add("notification by ref", nr, err)
+	// The change log, as staff and as a customer see it; the webhooks with their secrets
+	// and deliveries.
+	ch, err := svc.Changes(ctx, s, core.ChangeFilter{Limit: core.MaxChangePage})
+	add("changes", ch, err)
+	ch, err = svc.Changes(ctx, actor(t, ctx, db, custA, core.ChannelAPI), core.ChangeFilter{AccountID: 1, Limit: core.MaxChangePage})
+	add("changes of account 1", ch, err)
+	var hooks []core.Webhook
+	err = db.Read(ctx, func(tx core.ReadTx) (err error) { hooks, err = tx.Webhooks(ctx); return })
+	add("webhooks", hooks, err)
+	adm := actor(t, ctx, db, admin, core.ChannelAPI)
+	for _, h := range hooks {
+		d, err := svc.WebhookDeliveries(ctx, adm, h.ID, core.Page{Number: 1, Size: 200})
+		add(fmt.Sprintf("webhook deliveries %d", h.ID), d, err)
+	}
 	b, err := json.MarshalIndent(out, "", " ")
 	if err != nil {
 		t.Fatal(err)
@@ -348,6 +388,12 @@ func afterCopy(t *testing.T, db store, maxID int64) {
 	tk := must[*core.Ticket](t, "new ticket")(svc.CreateTicket(ctx, a, core.NewTicket{AccountID: 1, Subject: "After the move", Description: "zebra crossing"}))
 	if tk.ID <= maxID {
 		t.Fatalf("new ticket got ID %d, not above the copied %d", tk.ID, maxID)
+	}
+	adm := actor(t, ctx, db, admin, core.ChannelAPI)
+	hook := must[*core.Webhook](t, "new webhook")(svc.CreateWebhook(ctx, adm, core.NewWebhook{URL: "https://new.example/hook",
+		Events: []core.ChangeType{core.ChangeTicketCreated}}, false))
+	if hook.ID <= 2 {
+		t.Fatalf("new webhook got ID %d, reusing a copied one (1, 2)", hook.ID)
 	}
 	key, _, err := svc.CreateAPIKey(ctx, core.System(), custB)
 	check(t, "api key", err)

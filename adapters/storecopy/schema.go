@@ -47,9 +47,12 @@ func cols(spec ...any) []Column {
 
 // Tables are the shared tables, parents before children. Not copied: SQLite's heartbeat and
 // search_progress (and the ticket_search index, rebuilt), Postgres's heartbeat, leases,
-// schema_migrations, blobs and blob_chunks (the bytes go through core.Blobs), and the columns
-// notifications.locked_until and claimed_by (a node's claim, meaningless in another store:
-// a copy into Postgres leaves them NULL, unclaimed).
+// schema_migrations, blobs and blob_chunks (the bytes go through core.Blobs),
+// idempotency_keys (answers kept a day, for retries against the store being left), Postgres's
+// changes.seq (the feed position; a copy into Postgres numbers the changes by their IDs, as
+// SQLite does), and the columns
+// locked_until and claimed_by of notifications and webhook_deliveries (a node's claim,
+// meaningless in another store: a copy into Postgres leaves them NULL, unclaimed).
 var Tables = []Table{
 	{Name: "accounts", Key: "id", Columns: cols("id", Int, "name", Text, "created_at", Time, "updated_at", Time)},
 	{Name: "users", Key: "id", Columns: cols("id", Int, "email", Text, "name", Text, "role", Text,
@@ -86,6 +89,15 @@ var Tables = []Table{
 	{Name: "telegram_updates", Key: "update_id", Columns: cols("update_id", Int, "at", Time)},
 	{Name: "telegram_dialogues", Key: "telegram_user_id", Columns: cols("telegram_user_id", Int, "state", Text, "updated_at", Time)},
 	{Name: "telegram_messages", Key: "chat_id, message_id", Columns: cols("chat_id", Int, "message_id", Int, "ticket_id", Int, "at", Time)},
+	{Name: "changes", Key: "id", Sequence: true, Columns: cols("id", Int, "type", Text, "at", Time, "account_id", NullInt,
+		"ticket_id", NullInt, "message_id", NullInt, "internal", Bool, "from_status", NullInt, "to_status", NullInt,
+		"assignee_user_id", NullInt, "department_id", NullInt, "detail", Text)},
+	{Name: "webhooks", Key: "id", Sequence: true, Columns: cols("id", Int, "url", Text, "secret", Text, "created_at", Time,
+		"disabled", Bool, "disabled_reason", Text, "failing_since", NullTime)},
+	{Name: "webhook_events", Key: "webhook_id, type", Columns: cols("webhook_id", Int, "type", Text, "seq", Int)},
+	{Name: "webhook_deliveries", Key: "id", Sequence: true, Columns: cols("id", Int, "webhook_id", Int, "change_id", Int,
+		"state", Text, "attempts", Int, "next_attempt_at", Time, "last_status", Int, "last_error", Text, "created_at", Time,
+		"delivered_at", NullTime)},
 }
 
 // columnList is the table's columns for a SELECT or an INSERT.

@@ -1,8 +1,9 @@
 // Package storetest is the contract of helpdeskd's store: one suite of tests of the ports a
 // store implements (core's Store, Blobs and DeliveryLog, the gateway's inbound store and
-// outbox, the Telegram gateway's store), run against every implementation, so that they
-// all behave alike. Where a port's comment leaves a detail open the suite pins what the
-// SQLite store does, since that is what the rest of the desk was written against.
+// outbox, the Telegram gateway's store, the webhook dispatcher's store), run against every
+// implementation, so that they all behave alike. Where a port's comment leaves a detail
+// open the suite pins what the SQLite store does, since that is what the rest of the desk
+// was written against.
 //
 // A store's tests run it with one line:
 //
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/telegram"
+	"github.com/helpdeskd/helpdeskd/adapters/webhook"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -29,6 +31,7 @@ type Store interface {
 	gateway.InboundStore
 	gateway.Outbox
 	telegram.Store
+	webhook.Store
 	// The dispatcher's batch ports (gateway's refStore, outcomeStore and originReader),
 	// which it uses when its outbox has them: each must do exactly what one call per item
 	// would.
@@ -56,7 +59,9 @@ func Run(t *testing.T, open Opener) {
 		{"Inbound", runInbound},
 		{"Telegram", runTelegram},
 		{"Blobs", runBlobs},
+		{"Changes", runChanges},
 		{"Daemon", runDaemon},
+		{"Idempotency", runIdempotency},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) { s.run(t, open) })

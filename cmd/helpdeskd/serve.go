@@ -17,6 +17,7 @@ import (
 	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
 	"github.com/helpdeskd/helpdeskd/adapters/imap"
 	"github.com/helpdeskd/helpdeskd/adapters/metrics"
+	"github.com/helpdeskd/helpdeskd/adapters/webhook"
 	"github.com/helpdeskd/helpdeskd/config"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
@@ -32,6 +33,8 @@ type Main struct {
 	// Senders deliver notifications, one per enabled channel; Dispatcher drives them.
 	Senders    map[core.Channel]gateway.Sender
 	Dispatcher *gateway.Dispatcher
+	// Webhooks delivers the change log to the panels' webhooks.
+	Webhooks *webhook.Dispatcher
 	// Poller reads the support mailbox when email is enabled.
 	Poller *imap.Poller
 	// LookupTXT answers the DNS queries of DKIM verification (email.verify_dkim); nil means
@@ -124,8 +127,21 @@ func (m *Main) Open(ctx context.Context) error {
 		OnFailed:     m.Metrics.NotificationFailed,
 		Logger:       m.Logger.With("part", "dispatcher"),
 	})
-	db.SetOnQueued(m.Dispatcher.Kick)
-	m.parts = append(m.parts, m.Dispatcher.Run)
+	wh := cfg.Webhooks
+	m.Webhooks = webhook.NewDispatcher(db, httpapi.WebhookPayload(m.Service), m.Service, webhook.Options{
+		RetryInitial:     wh.RetryInitial.D(),
+		RetryMaxInterval: wh.RetryMaxInterval.D(),
+		RetryFor:         wh.RetryFor.D(),
+		Timeout:          wh.Timeout.D(),
+		AllowPrivate:     wh.AllowPrivate,
+		Logger:           m.Logger.With("part", "webhooks"),
+	})
+	// A commit that queued notifications or webhook deliveries wakes both: they leave at once.
+	db.SetOnQueued(func() {
+		m.Dispatcher.Kick()
+		m.Webhooks.Kick()
+	})
+	m.parts = append(m.parts, m.Dispatcher.Run, m.Webhooks.Run)
 	handler := httpapi.New(m.Service, httpapi.Options{
 		Logger:       m.Logger,
 		Metrics:      m.Metrics,
@@ -137,10 +153,13 @@ func (m *Main) Open(ctx context.Context) error {
 		RateLimit:    cfg.Server.RateLimitPerSecond,
 		RateBurst:    cfg.Server.RateLimitBurst,
 		// The API listener serves /metrics only when metrics are on and not moved elsewhere.
-		HideMetrics:         !cfg.Server.Metrics || cfg.Server.MetricsListen != "",
-		FailedAuthPerMinute: cfg.Server.FailedAuthPerMinute,
-		FailedAuthBurst:     cfg.Server.FailedAuthBurst,
-		Preview:             render.Preview,
+		HideMetrics:          !cfg.Server.Metrics || cfg.Server.MetricsListen != "",
+		FailedAuthPerMinute:  cfg.Server.FailedAuthPerMinute,
+		FailedAuthBurst:      cfg.Server.FailedAuthBurst,
+		Preview:              render.Preview,
+		WebhooksAllowPrivate: wh.AllowPrivate,
+		WebhookKick:          m.Webhooks.Kick,
+		Idempotency:          db,
 	})
 	m.ln, err = net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -157,7 +176,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openMetrics(); err != nil {
 		return err
 	}
-	m.parts = append(m.parts, m.sweepBlobs)
+	m.parts = append(m.parts, m.sweepBlobs, m.sweepIdempotency)
 	return nil
 }
 

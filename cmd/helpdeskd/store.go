@@ -8,6 +8,7 @@ import (
 	"github.com/helpdeskd/helpdeskd/adapters/postgres"
 	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 	"github.com/helpdeskd/helpdeskd/adapters/telegram"
+	"github.com/helpdeskd/helpdeskd/adapters/webhook"
 	"github.com/helpdeskd/helpdeskd/config"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
@@ -22,6 +23,8 @@ type deskStore interface {
 	gateway.InboundStore
 	gateway.Outbox
 	telegram.Store
+	webhook.Store
+	idempotencyStore
 	Due(ctx context.Context, now time.Time, limit int) ([]core.Notification, error)
 	Blobs() core.Blobs
 	Ping(ctx context.Context) error
