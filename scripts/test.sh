@@ -213,5 +213,5 @@ fi
 if [ -n "${HELPDESKD_TEST_POSTGRES:-}" ]; then
 	say "go test -race on Postgres (HELPDESKD_TEST_STORE=postgres)"
 	HELPDESKD_TEST_STORE=postgres go test -race -count=1 -timeout 20m \
-		./adapters/httpapi/ ./adapters/mail/ ./adapters/imap/ ./adapters/telegram/ ./gateway/ ./cmd/helpdeskd/ "$@"
+		./adapters/httpapi/ ./adapters/mail/ ./adapters/imap/ ./adapters/telegram/ ./adapters/webhook/ ./gateway/ ./cmd/helpdeskd/ "$@"
 fi

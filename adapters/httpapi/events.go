@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdeskd/core"
 )
@@ -21,6 +22,9 @@ type eventData struct {
 	AssigneeUserID *int64       `json:"assigneeUserId,omitempty"`
 	DepartmentID   *int64       `json:"departmentId,omitempty"`
 	Detail         string       `json:"detail,omitempty"`
+	// MessageTruncated says the message's text was cut to keep a webhook's body within
+	// its bound; the ticket's detail has it whole.
+	MessageTruncated bool `json:"messageTruncated,omitempty"`
 }
 
 // eventTicket is a ticket as the list answers it, with its account and user.
@@ -66,19 +70,60 @@ func toEventData(v *core.ChangeView, staff bool) eventData {
 
 // WebhookPayload returns the renderer of webhook bodies, {type, timestamp, data} with data
 // as the staff change feed has it: the desk's own panel receives them. The webhook-id
-// header, not the body, identifies a delivery.
-func WebhookPayload(svc *core.Service) func(ctx context.Context, c core.Change) ([]byte, error) {
+// header, not the body, identifies a delivery. A body over maxBytes (a long mail) has its
+// message's text cut to fit, and says so (messageTruncated).
+func WebhookPayload(svc *core.Service, maxBytes int) func(ctx context.Context, c core.Change) ([]byte, error) {
 	return func(ctx context.Context, c core.Change) ([]byte, error) {
 		views, err := svc.ViewChanges(ctx, []core.Change{c})
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(struct {
+		body := struct {
 			Type      core.ChangeType `json:"type"`
 			Timestamp timestamp       `json:"timestamp"`
 			Data      eventData       `json:"data"`
-		}{c.Type, timestamp(c.At), toEventData(&views[0], true)})
+		}{c.Type, timestamp(c.At), toEventData(&views[0], true)}
+		out, err := json.Marshal(body)
+		if err != nil || len(out) <= maxBytes || body.Data.Message == nil {
+			return out, err
+		}
+		m := body.Data.Message
+		m.FullBody = ""
+		body.Data.MessageTruncated = true
+		// The longest prefix that fits, found by halving: JSON spells some bytes of text as
+		// six (\u003c), so the excess in bytes does not say how much text to cut.
+		text := m.Message
+		lo, hi := 0, len(text)
+		m.Message = ""
+		if out, err = json.Marshal(body); err != nil {
+			return nil, err
+		}
+		for lo < hi {
+			mid := (lo + hi + 1) / 2
+			m.Message = cutBytes(text, mid)
+			b, err := json.Marshal(body)
+			if err != nil {
+				return nil, err
+			}
+			if len(b) <= maxBytes {
+				lo, out = mid, b
+			} else {
+				hi = mid - 1
+			}
+		}
+		return out, nil
 	}
+}
+
+// cutBytes is s cut to at most n bytes on a rune boundary.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // maxEventWait bounds a long poll; the feed polls the log this often meanwhile.

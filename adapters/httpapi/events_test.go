@@ -1,12 +1,14 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
 	"github.com/helpdeskd/helpdeskd/core"
@@ -198,4 +200,47 @@ func TestWebhooks_AdminAPI(t *testing.T) {
 
 	allowed := newEnv(t, func(_ *core.Options, o *httpapi.Options) { o.WebhooksAllowPrivate = true })
 	expect(t, allowed.json("POST", "/api/admin/Webhook", allowed.admin, map[string]any{"url": "http://127.0.0.1:8080/hook", "events": []string{"ticket.created"}}), http.StatusCreated)
+}
+
+// TestWebhookPayload_LongMessageIsCutToTheBound renders the payload of a reply far longer
+// than a webhook body may be: it fits, is valid JSON, says it was cut, and keeps the start
+// of the text whole (no rune split, escapes counted).
+func TestWebhookPayload_LongMessageIsCutToTheBound(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTicket(e.alice, acctA, map[string]any{"subject": "Long", "description": "x"})
+	long := strings.Repeat("Привет <мир> & \"quotes\" \x01 ", 20000) // multi-byte, and escaped by JSON
+	_, _, err := e.svc.Reply(t.Context(), core.System(), core.TicketRef{ID: id}, core.NewReply{Body: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := e.svc.Changes(t.Context(), core.System(), core.ChangeFilter{})
+	if err != nil || len(changes) < 2 {
+		t.Fatalf("changes %v, %v", changes, err)
+	}
+	const limit = 64 << 10
+	out, err := httpapi.WebhookPayload(e.svc, limit)(t.Context(), changes[len(changes)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Data struct {
+			Message struct {
+				Message string `json:"message"`
+			} `json:"message"`
+			MessageTruncated bool `json:"messageTruncated"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(out, &body); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	got := body.Data.Message.Message
+	if len(out) > limit || !body.Data.MessageTruncated || len(got) < limit/4 || !strings.HasPrefix(long, got) || !utf8.ValidString(got) {
+		t.Errorf("%d bytes (limit %d), truncated %v, kept %d bytes of the text, a prefix %v", len(out), limit,
+			body.Data.MessageTruncated, len(got), strings.HasPrefix(long, got))
+	}
+	// A short one is whole and not marked.
+	short, err := httpapi.WebhookPayload(e.svc, limit)(t.Context(), changes[0])
+	if err != nil || strings.Contains(string(short), "messageTruncated") {
+		t.Errorf("short payload %s, %v", short, err)
+	}
 }

@@ -19,8 +19,8 @@ import (
 // an endpoint cannot make the desk read without bound.
 const maxAnswerBytes = 4 << 10
 
-// MaxPayloadBytes bounds a delivery's body; a change whose payload is larger is sent with
-// the message text cut (see payload rendering), never larger.
+// MaxPayloadBytes bounds a delivery's body: the payload renderer cuts a long message's
+// text to fit (httpapi.WebhookPayload), and a body still larger is not sent.
 const MaxPayloadBytes = 256 << 10
 
 // errPrivate says a connection was refused because of where it led.

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -154,9 +155,12 @@ func (d *Dispatcher) deliver(ctx context.Context, j core.WebhookJob) {
 	log := d.log.With("webhook", dl.WebhookID, "delivery", dl.ID, "type", dl.Type)
 	var res attempt
 	body, err := d.payload(ctx, j.Change)
-	if err != nil {
+	switch {
+	case err != nil:
 		res = attempt{err: "render: " + err.Error()}
-	} else {
+	case len(body) > MaxPayloadBytes:
+		res = attempt{err: fmt.Sprintf("the body is %d bytes, more than the %d a delivery may carry", len(body), MaxPayloadBytes)}
+	default:
 		res = post(ctx, d.client, j.URL, j.Secret, MessageID(dl.ID), d.opts.Now(), body)
 	}
 	if ctx.Err() != nil {

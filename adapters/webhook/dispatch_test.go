@@ -112,7 +112,7 @@ func (d *desk) dispatcher(opts webhook.Options) *webhook.Dispatcher {
 	if opts.RetryInitial == 0 {
 		opts.RetryInitial = 5 * time.Millisecond
 	}
-	return webhook.NewDispatcher(d.db, httpapi.WebhookPayload(d.svc), d.svc, opts)
+	return webhook.NewDispatcher(d.db, httpapi.WebhookPayload(d.svc, webhook.MaxPayloadBytes), d.svc, opts)
 }
 
 // drain runs passes until nothing is due or the bound passes.

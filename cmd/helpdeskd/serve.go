@@ -128,7 +128,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger:       m.Logger.With("part", "dispatcher"),
 	})
 	wh := cfg.Webhooks
-	m.Webhooks = webhook.NewDispatcher(db, httpapi.WebhookPayload(m.Service), m.Service, webhook.Options{
+	m.Webhooks = webhook.NewDispatcher(db, httpapi.WebhookPayload(m.Service, webhook.MaxPayloadBytes), m.Service, webhook.Options{
 		RetryInitial:     wh.RetryInitial.D(),
 		RetryMaxInterval: wh.RetryMaxInterval.D(),
 		RetryFor:         wh.RetryFor.D(),

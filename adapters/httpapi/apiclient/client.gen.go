@@ -469,9 +469,12 @@ type EventData struct {
 	Detail *string `json:"detail,omitempty"`
 
 	// From 0 Open, 1 In Progress, 2 Resolved, 3 Closed
-	From    *Status      `json:"from,omitempty"`
-	Message *Message     `json:"message,omitempty"`
-	Ticket  *EventTicket `json:"ticket"`
+	From    *Status  `json:"from,omitempty"`
+	Message *Message `json:"message,omitempty"`
+
+	// MessageTruncated webhooks only: the message's text was cut to keep the body within 256 KiB
+	MessageTruncated *bool        `json:"messageTruncated,omitempty"`
+	Ticket           *EventTicket `json:"ticket"`
 
 	// To 0 Open, 1 In Progress, 2 Resolved, 3 Closed
 	To *Status `json:"to,omitempty"`
