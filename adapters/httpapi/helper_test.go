@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
 	"github.com/helpdeskd/helpdeskd/adapters/metrics"
@@ -43,8 +44,43 @@ type testEnv struct {
 	srv     *httptest.Server
 	metrics *metrics.Metrics
 	logs    *syncBuffer
+	// clock is the service's: the wall clock until a test sets it (Set, Advance).
+	clock *deskClock
 
 	admin, staff, alice, bob string // API keys
+}
+
+// deskClock is a settable core.Clock: the wall clock until Set, then the time set, moved
+// only by Advance.
+type deskClock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (c *deskClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() {
+		return time.Now().UTC()
+	}
+	return c.at
+}
+
+// Set stops the clock at t.
+func (c *deskClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = t.UTC()
+}
+
+// Advance moves a set clock by d (setting it to now + d first if it was not set).
+func (c *deskClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() {
+		c.at = time.Now().UTC()
+	}
+	c.at = c.at.Add(d)
 }
 
 type envOption func(*core.Options, *httpapi.Options)
@@ -79,8 +115,9 @@ func newEnvBlobs(t *testing.T, wrap func(core.Blobs) core.Blobs, opts ...envOpti
 	if hm, ok := hopts.Metrics.(*metrics.Metrics); ok && hm != nil {
 		copts.Observer, em = hm, hm
 	}
-	svc := core.NewService(db, blobs, nil, copts)
-	e := &testEnv{t: t, svc: svc, db: db, metrics: em, logs: logs}
+	clock := &deskClock{}
+	svc := core.NewService(db, blobs, clock, copts)
+	e := &testEnv{t: t, svc: svc, db: db, metrics: em, logs: logs, clock: clock}
 
 	ctx, sys := context.Background(), core.System()
 	must := func(_ any, err error) {
