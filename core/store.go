@@ -33,6 +33,7 @@ type Store interface {
 // ReadTx reads a consistent snapshot.
 type ReadTx interface {
 	ChangeReadTx
+	AuditReadTx
 	// Account returns ENOTFOUND if there is no such account.
 	Account(ctx context.Context, id int64) (*Account, error)
 	// User returns the user with AccountIDs filled, or ENOTFOUND.
@@ -78,6 +79,7 @@ type ReadTx interface {
 type Tx interface {
 	ReadTx
 	ChangeTx
+	AuditTx
 	// PutAccount inserts or updates by ID.
 	PutAccount(ctx context.Context, a *Account) error
 	// PutUser inserts or updates by ID and replaces the memberships with u.AccountIDs.

@@ -149,3 +149,32 @@ func (s *server) putDepartment(w http.ResponseWriter, r *http.Request) {
 	}
 	s.respond(w, r, http.StatusOK, "Department saved successfully.", departmentDTO{ID: d.ID, Name: d.Name})
 }
+
+type auditDTO struct {
+	ID          int64     `json:"id"`
+	At          timestamp `json:"at"`
+	ActorUserID *int64    `json:"actorUserId"`
+	Action      string    `json:"action"`
+	Subject     string    `json:"subject"`
+	Detail      string    `json:"detail"`
+}
+
+// GET /api/admin/Audit?subject=&action=&limit=
+func (s *server) auditLog(w http.ResponseWriter, r *http.Request) {
+	var bad core.FieldErrors
+	limit := limitParam(&bad, r)
+	if err := bad.Err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	list, err := s.svc.AuditLog(r.Context(), actorOf(r), core.AuditFilter{Subject: q.Get("subject"), Action: q.Get("action"), Limit: limit})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := convertAll(list, func(e *core.AuditEntry) auditDTO {
+		return auditDTO{ID: e.ID, At: timestamp(e.At), ActorUserID: optional(e.ActorUserID), Action: e.Action, Subject: e.Subject, Detail: e.Detail}
+	})
+	s.respondList(w, r, "Audit log retrieved successfully.", out, wholeList(len(out)))
+}

@@ -244,3 +244,33 @@ func TestWebhookPayload_LongMessageIsCutToTheBound(t *testing.T) {
 		t.Errorf("short payload %s, %v", short, err)
 	}
 }
+
+// TestAudit_AdminReadsTheLog: entries written by use cases are listed for admins, newest
+// first and filtered; others are refused.
+func TestAudit_AdminReadsTheLog(t *testing.T) {
+	e := newEnv(t)
+	for _, a := range []core.AuditEntry{{Action: "user.export", Subject: "user:3"}, {ActorUserID: adminID, Action: "user.erase", Subject: "user:4"}} {
+		if err := e.db.Write(t.Context(), func(tx core.Tx) error { return tx.AddAudit(t.Context(), &a) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []struct {
+		Action      string `json:"action"`
+		ActorUserID *int64 `json:"actorUserId"`
+	}
+	r := e.json("GET", "/api/admin/Audit", e.admin, nil)
+	expect(t, r, http.StatusOK)
+	r.data(t, &got)
+	if len(got) != 2 || got[0].Action != "user.erase" || got[0].ActorUserID == nil || got[1].ActorUserID != nil {
+		t.Errorf("audit log %s", r.body)
+	}
+	r = e.json("GET", "/api/admin/Audit?subject=user:3", e.admin, nil)
+	r.data(t, &got)
+	if len(got) != 1 || got[0].Action != "user.export" {
+		t.Errorf("by subject: %s", r.body)
+	}
+	expect(t, e.json("GET", "/api/admin/Audit", e.staff, nil), http.StatusForbidden)
+	if r := e.json("GET", "/api/admin/Audit?limit=501", e.admin, nil); r.status != http.StatusBadRequest || !r.hasError("limit") {
+		t.Errorf("limit 501: %s", r)
+	}
+}

@@ -191,6 +191,8 @@ var schemas = map[string]schema{
 		"type": str(""), "state": schema{"type": "string", "enum": []string{"pending", "delivered", "failed"}}, "attempts": integer(""),
 		"nextAttemptAt": nullable(dateTime("")), "lastStatus": nullable(integer("the HTTP status of the last attempt")),
 		"lastError": str(""), "createdAt": dateTime(""), "deliveredAt": nullable(dateTime(""))}),
+	"AuditEntry": allFields(schema{"id": integer(""), "at": dateTime(""), "actorUserId": nullable(integer("null: the system or the CLI")),
+		"action": str("e.g. canned_reply.update, user.export, user.erase"), "subject": str("e.g. user:17"), "detail": str("")}),
 	"CreateWebhookRequest": object(schema{"url": str("http or https"), "events": arrayOf(schema{"type": "string", "enum": changeTypeNames()})}, "url", "events"),
 	"TemplatePreview": allFields(schema{"name": str("the notification kind: ticket_created, new_ticket, staff_reply, customer_reply, status_changed, notice"),
 		"language": str("as asked; empty: the desk's default"), "format": str("text, html or telegram"), "subject": str("the mail's subject"),
@@ -326,6 +328,9 @@ var operations = []op{
 		q("language", "string", "en, es, ru or bg; default: the desk's default language"),
 		q("format", "string", "text (the mail's plain text, the default), html (its HTML part) or telegram")}, status: 200, data: "TemplatePreview"},
 
+	{method: "GET", path: "/api/admin/Audit", tag: "admin", summary: "The audit log, newest first", query: []param{
+		q("subject", "string", "only entries about it, e.g. user:17"), q("action", "string", "only entries of it, e.g. user.erase"),
+		q("limit", "integer", "1–500, default 100")}, status: 200, data: "AuditEntry", list: true},
 	{method: "POST", path: "/api/admin/Webhook", tag: "admin", summary: "Register a webhook (its secret is shown once)", jsonBody: "CreateWebhookRequest", status: 201, data: "Webhook"},
 	{method: "GET", path: "/api/admin/Webhook", tag: "admin", summary: "Webhooks", status: 200, data: "Webhook", list: true},
 	{method: "DELETE", path: "/api/admin/Webhook/{id}", tag: "admin", summary: "Delete a webhook and its deliveries", status: 200},

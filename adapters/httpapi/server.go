@@ -177,6 +177,7 @@ func (s *server) routes() http.Handler {
 			r.Post("/User/{id}/ApiKey", s.createAPIKey)
 			r.Delete("/User/{id}/ApiKey/{keyId}", s.deleteAPIKey)
 			r.Get("/Template/{name}/Preview", s.previewTemplate)
+			r.Get("/Audit", s.auditLog)
 			r.Post("/Webhook", s.createWebhook)
 			r.Get("/Webhook", s.listWebhooks)
 			r.Delete("/Webhook/{id}", s.deleteWebhook)

@@ -98,6 +98,8 @@ var Tables = []Table{
 	{Name: "webhook_deliveries", Key: "id", Sequence: true, Columns: cols("id", Int, "webhook_id", Int, "change_id", Int,
 		"state", Text, "attempts", Int, "next_attempt_at", Time, "last_status", Int, "last_error", Text, "created_at", Time,
 		"delivered_at", NullTime)},
+	{Name: "audit_log", Key: "id", Sequence: true, Columns: cols("id", Int, "at", Time, "actor_user_id", NullInt,
+		"action", Text, "subject", Text, "detail", Text)},
 }
 
 // columnList is the table's columns for a SELECT or an INSERT.

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"Changes", runChanges},
 		{"Daemon", runDaemon},
 		{"Idempotency", runIdempotency},
+		{"Audit", runAudit},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) { s.run(t, open) })

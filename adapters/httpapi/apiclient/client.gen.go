@@ -312,6 +312,21 @@ type Attachment struct {
 	Size int64 `json:"size"`
 }
 
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	// Action e.g. canned_reply.update, user.export, user.erase
+	Action string `json:"action"`
+
+	// ActorUserId null: the system or the CLI
+	ActorUserId *int64    `json:"actorUserId"`
+	At          time.Time `json:"at"`
+	Detail      string    `json:"detail"`
+	Id          int64     `json:"id"`
+
+	// Subject e.g. user:17
+	Subject string `json:"subject"`
+}
+
 // CompatCreateForm defines model for CompatCreateForm.
 type CompatCreateForm struct {
 	Attachments  *[]openapi_types.File `json:"attachments[],omitempty"`
@@ -1070,6 +1085,18 @@ type PutApiAdminAccountIdParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetApiAdminAuditParams defines parameters for GetApiAdminAudit.
+type GetApiAdminAuditParams struct {
+	// Subject only entries about it, e.g. user:17
+	Subject *string `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// Action only entries of it, e.g. user.erase
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// Limit 1–500, default 100
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // PutApiAdminDepartmentIdParams defines parameters for PutApiAdminDepartmentId.
 type PutApiAdminDepartmentIdParams struct {
 	// IdempotencyKey a key of the caller's choosing (a UUID, say) that makes a retry safe: a repeat with the same key and the same request within 24 hours gets the first answer again instead of doing the change twice
@@ -1503,6 +1530,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/admin/Account/{id} (the `PutApiAdminAccountId` operationId).
 	PutApiAdminAccountId(ctx context.Context, id int64, params *PutApiAdminAccountIdParams, body PutApiAdminAccountIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetApiAdminAudit The audit log, newest first
+	//
+	// Corresponds with GET /api/admin/Audit (the `GetApiAdminAudit` operationId).
+	GetApiAdminAudit(ctx context.Context, params *GetApiAdminAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutApiAdminDepartmentIdWithBody Upsert a department
 	//
@@ -2058,6 +2090,21 @@ func (c *Client) PutApiAdminAccountIdWithBody(ctx context.Context, id int64, par
 // Corresponds with PUT /api/admin/Account/{id} (the `PutApiAdminAccountId` operationId).
 func (c *Client) PutApiAdminAccountId(ctx context.Context, id int64, params *PutApiAdminAccountIdParams, body PutApiAdminAccountIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutApiAdminAccountIdRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetApiAdminAudit The audit log, newest first
+//
+// Corresponds with GET /api/admin/Audit (the `GetApiAdminAudit` operationId).
+func (c *Client) GetApiAdminAudit(ctx context.Context, params *GetApiAdminAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetApiAdminAuditRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3798,6 +3845,84 @@ func NewPutApiAdminAccountIdRequestWithBody(server string, id int64, params *Put
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetApiAdminAuditRequest constructs an http.Request for the GetApiAdminAudit method
+func NewGetApiAdminAuditRequest(server string, params *GetApiAdminAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/admin/Audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -6152,6 +6277,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/admin/Account/{id} (the `PutApiAdminAccountId` operationId).
 	PutApiAdminAccountIdWithResponse(ctx context.Context, id int64, params *PutApiAdminAccountIdParams, body PutApiAdminAccountIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PutApiAdminAccountIdResponse, error)
 
+	// GetApiAdminAuditWithResponse The audit log, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/admin/Audit (the `GetApiAdminAudit` operationId).
+	GetApiAdminAuditWithResponse(ctx context.Context, params *GetApiAdminAuditParams, reqEditors ...RequestEditorFn) (*GetApiAdminAuditResponse, error)
+
 	// PutApiAdminDepartmentIdWithBodyWithResponse Upsert a department
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7805,6 +7937,91 @@ func (r PutApiAdminAccountIdResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutApiAdminAccountIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetApiAdminAuditResponse4XXHeaders the declared response headers of an HTTP 4XX response for GetApiAdminAudit
+type GetApiAdminAuditResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type GetApiAdminAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data         []AuditEntry `json:"data"`
+		Message      string       `json:"message"`
+		PageNumber   int64        `json:"pageNumber"`
+		PageSize     int64        `json:"pageSize"`
+		Succeeded    bool         `json:"succeeded"`
+		TotalPages   int64        `json:"totalPages"`
+		TotalRecords int64        `json:"totalRecords"`
+
+		// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+		TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+	}
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *GetApiAdminAuditResponse4XXHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetApiAdminAuditResponse) GetJSON200() *struct {
+	Data         []AuditEntry `json:"data"`
+	Message      string       `json:"message"`
+	PageNumber   int64        `json:"pageNumber"`
+	PageSize     int64        `json:"pageSize"`
+	Succeeded    bool         `json:"succeeded"`
+	TotalPages   int64        `json:"totalPages"`
+	TotalRecords int64        `json:"totalRecords"`
+
+	// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+	TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r GetApiAdminAuditResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r GetApiAdminAuditResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetApiAdminAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetApiAdminAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetApiAdminAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetApiAdminAuditResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11609,6 +11826,19 @@ func (c *ClientWithResponses) PutApiAdminAccountIdWithResponse(ctx context.Conte
 	return ParsePutApiAdminAccountIdResponse(rsp)
 }
 
+// GetApiAdminAuditWithResponse The audit log, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/admin/Audit (the `GetApiAdminAudit` operationId).
+func (c *ClientWithResponses) GetApiAdminAuditWithResponse(ctx context.Context, params *GetApiAdminAuditParams, reqEditors ...RequestEditorFn) (*GetApiAdminAuditResponse, error) {
+	rsp, err := c.GetApiAdminAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetApiAdminAuditResponse(rsp)
+}
+
 // PutApiAdminDepartmentIdWithBodyWithResponse Upsert a department
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -13383,6 +13613,77 @@ func ParsePutApiAdminAccountIdResponse(rsp *http.Response) (*PutApiAdminAccountI
 		response.Headers200 = &headers
 	case rsp.StatusCode/100 == 4:
 		var headers PutApiAdminAccountIdResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetApiAdminAuditResponse parses an HTTP response from a GetApiAdminAuditWithResponse call
+func ParseGetApiAdminAuditResponse(rsp *http.Response) (*GetApiAdminAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetApiAdminAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data         []AuditEntry `json:"data"`
+			Message      string       `json:"message"`
+			PageNumber   int64        `json:"pageNumber"`
+			PageSize     int64        `json:"pageSize"`
+			Succeeded    bool         `json:"succeeded"`
+			TotalPages   int64        `json:"totalPages"`
+			TotalRecords int64        `json:"totalRecords"`
+
+			// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+			TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode/100 == 4:
+		var headers GetApiAdminAuditResponse4XXHeaders
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
