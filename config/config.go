@@ -51,6 +51,8 @@ type Config struct {
 	Notify      Notify      `toml:"notify"`
 	Panel       Panel       `toml:"panel"`
 	Webhooks    Webhooks    `toml:"webhooks"`
+	SLA         SLA         `toml:"sla"`
+	Retention   Retention   `toml:"retention"`
 	Log         Log         `toml:"log"`
 }
 
@@ -118,6 +120,11 @@ type Attachments struct {
 type Tickets struct {
 	// StaffReplyInProgress makes a staff reply on an Open ticket set it In Progress.
 	StaffReplyInProgress bool `toml:"staff_reply_in_progress"`
+	// AutoCloseAfter closes a Resolved ticket whose customer has not written for that long
+	// (0: never, the default); AutoCloseReminder reminds the customer that long before the
+	// close (0: no reminder). docs/operations.md, "Auto-close".
+	AutoCloseAfter    Duration `toml:"auto_close_after"`
+	AutoCloseReminder Duration `toml:"auto_close_reminder"`
 }
 
 // Email is the email gateway: IMAP in, SMTP out.
@@ -311,6 +318,9 @@ func Default() Config {
 			RetryFor:         Duration{24 * time.Hour},
 			Timeout:          Duration{10 * time.Second},
 		},
+		SLA: SLA{
+			WarnBefore: Duration{30 * time.Minute},
+		},
 		Log: Log{
 			Level:  "info",
 			Format: "text",
@@ -377,5 +387,6 @@ func (c *Config) normalize() error {
 	}
 	c.Email.TrustedAuthservIDs = ids
 	c.Telegram.BotUsername = strings.TrimPrefix(c.Telegram.BotUsername, "@")
+	c.SLA.normalize()
 	return nil
 }

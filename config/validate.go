@@ -41,6 +41,7 @@ func (c Config) Validate() error {
 	c.validateServer(&p)
 	c.validateEmail(&p)
 	c.validateTelegram(&p)
+	c.validateSLA(&p)
 
 	c.validateDatabase(&p)
 	for i, a := range c.Notify.StaffEmails {
@@ -54,6 +55,8 @@ func (c Config) Validate() error {
 	if !languageTag.MatchString(c.Notify.DefaultLanguage) {
 		p.add("notify.default_language", "must be a language tag such as en, es or pt-BR")
 	}
+	c.validateAutoClose(&p)
+	c.validateRetention(&p)
 	if c.Notify.RetryDelay.Duration <= 0 {
 		p.add("notify.retry_delay", "must be positive")
 	}

@@ -144,6 +144,9 @@ const (
 	// NotifyNotice is an automatic answer to the sender of an inbound message (a refused
 	// attachment, a rejected mail); its text is in Detail.
 	NotifyNotice NotificationKind = "notice"
+	// NotifyCloseReminder tells the customer a quiet Resolved ticket will close; Detail is
+	// the time it closes at (CloseReminderTimeFormat).
+	NotifyCloseReminder NotificationKind = "close_reminder"
 )
 
 // NotificationState is where a notification is in its delivery.

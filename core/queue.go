@@ -16,7 +16,8 @@ type TicketWork struct {
 	AssigneeUserID int64 // 0: nobody
 	DepartmentID   int64 // 0: none
 	DepartmentName string
-	// DueAt is the response deadline (zero: none).
+	// DueAt is the due time shown: the manual deadline (SetDeadline), which overrides the
+	// SLA's (TicketSLA.DueAt); zero: none.
 	DueAt    time.Time
 	Archived bool
 	// MergedInto names the ticket this one was merged into (0: none).
@@ -28,6 +29,14 @@ type TicketWork struct {
 	// WaitingSince is when the oldest customer message not yet answered by a public staff
 	// reply was written (zero: nobody is waiting).
 	WaitingSince time.Time
+	// The ticket's SLA (all zero: none): its targets' due times, its first public staff
+	// reply, whether the resolution clock is paused (Resolved), and whether a target was
+	// missed.
+	FirstResponseDue time.Time
+	FirstResponseAt  time.Time
+	ResolutionDue    time.Time
+	SLAPaused        bool
+	Breached         bool
 }
 
 // Overdue reports whether the deadline has passed while the ticket still needs staff.
@@ -57,6 +66,8 @@ const (
 	SortUpdated  QueueSort = "updated"
 	SortCreated  QueueSort = "created"
 	SortDeadline QueueSort = "deadline"
+	// SortDue orders by the due time shown (TicketWork.DueAt), as SortDeadline does.
+	SortDue QueueSort = "due"
 )
 
 // QueueFilter selects tickets across accounts for the staff queue. Pointer fields are
@@ -77,6 +88,8 @@ type QueueFilter struct {
 	Unread         bool
 	Favourite      bool
 	Overdue        bool
+	// Breached keeps the tickets that missed an SLA target.
+	Breached bool
 	// Search is free text matched against subjects and messages: every word must occur.
 	Search string
 	// SearchCap and SearchScan bound a search (Service fills them from Options): it takes
@@ -88,7 +101,7 @@ type QueueFilter struct {
 	SearchScan int
 	Sort       QueueSort
 	// Order is "asc" or "desc"; "" is the sort's natural order: newest first for updated
-	// and created, soonest first for deadline. Tickets without a deadline come last.
+	// and created, soonest first for deadline and due. Tickets without a due time come last.
 	Order string
 	Page  Page
 }
@@ -118,9 +131,9 @@ func (s *Service) Queue(ctx context.Context, actor Actor, f QueueFilter) ([]Queu
 	switch f.Sort {
 	case "":
 		f.Sort = SortUpdated
-	case SortUpdated, SortCreated, SortDeadline:
+	case SortUpdated, SortCreated, SortDeadline, SortDue:
 	default:
-		bad.Add("sort", "must be updated, created or deadline")
+		bad.Add("sort", "must be updated, created, deadline or due")
 	}
 	switch f.Order {
 	case "", "asc", "desc":

@@ -13,6 +13,10 @@ type Options struct {
 	// StaffReplyInProgress is tickets.staff_reply_in_progress.
 	StaffReplyInProgress bool
 	Notify               NotifyOptions
+	// SLA is [sla]: the policies and calendars due times are counted in (none: no SLA).
+	SLA SLAOptions
+	// AutoClose is [tickets] auto_close_after and auto_close_reminder (zero: off).
+	AutoClose AutoCloseOptions
 	// Observer hears about finished use cases (metrics); nil is fine.
 	Observer Observer
 	// SearchCap and SearchScan bound a staff search (QueueFilter); 0 takes the defaults.

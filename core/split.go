@@ -70,6 +70,10 @@ func (s *Service) SplitTicket(ctx context.Context, actor Actor, id, messageID in
 		if err := tx.CreateTicket(ctx, nt); err != nil {
 			return err
 		}
+		// A split-off ticket is a new request: its SLA counts from the split.
+		if err := s.slaStart(ctx, tx, nt, 0); err != nil {
+			return err
+		}
 		if _, err := tx.MoveMessages(ctx, t.ID, nt.ID, m.ID, now); err != nil {
 			return err
 		}

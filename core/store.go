@@ -34,6 +34,10 @@ type Store interface {
 type ReadTx interface {
 	ChangeReadTx
 	AuditReadTx
+	SLAReadTx
+	CannedReadTx
+	AutoCloseReadTx
+	GDPRReadTx
 	// Account returns ENOTFOUND if there is no such account.
 	Account(ctx context.Context, id int64) (*Account, error)
 	// User returns the user with AccountIDs filled, or ENOTFOUND.
@@ -80,6 +84,10 @@ type Tx interface {
 	ReadTx
 	ChangeTx
 	AuditTx
+	SLATx
+	GDPRTx
+	CannedTx
+	AutoCloseTx
 	// PutAccount inserts or updates by ID.
 	PutAccount(ctx context.Context, a *Account) error
 	// PutUser inserts or updates by ID and replaces the memberships with u.AccountIDs.

@@ -118,6 +118,9 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, in NewTicket) (
 				return err
 			}
 		}
+		if err := s.slaStart(ctx, tx, t, in.DepartmentID); err != nil {
+			return err
+		}
 		m := &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
 			Channel: actor.Channel, Body: in.Description, Unverified: in.Unverified, CreatedAt: now,
 			Attachments: attachmentsOf(in.Files, now)}
@@ -287,6 +290,9 @@ type NewReply struct {
 	Files      []FileRef
 	// Internal makes a staff-only note (staff only).
 	Internal bool
+	// CannedReplyID sends a canned reply filled for the ticket (staff only); Body, when
+	// given too, follows it after a blank line.
+	CannedReplyID int64
 	// Source and TellSender as for NewTicket.
 	Source     *Source
 	TellSender string
@@ -299,7 +305,7 @@ type NewReply struct {
 // Returns EINVALID for an empty body, ENOTFOUND for a ticket the actor may not see,
 // ECONFLICT for a Closed ticket, EFORBIDDEN for a customer's internal note.
 func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewReply) (*Message, *Ticket, error) {
-	if strings.TrimSpace(in.Body) == "" && len(in.Files) == 0 {
+	if strings.TrimSpace(in.Body) == "" && len(in.Files) == 0 && in.CannedReplyID == 0 {
 		return nil, nil, Invalid("message", "must not be empty")
 	}
 	if !utf8.ValidString(in.Body) {
@@ -307,6 +313,9 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 	}
 	if in.Internal && !actor.isStaff() {
 		return nil, nil, Errorf(EFORBIDDEN, "Only staff can write internal notes.")
+	}
+	if err := checkCannedUse(actor, in); err != nil {
+		return nil, nil, err
 	}
 	if ref.AccountID != 0 {
 		if err := s.checkAccount(ctx, actor, ref.AccountID); err != nil {
@@ -316,7 +325,9 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 	staff := actor.isStaff()
 	var m *Message
 	var t *Ticket
+	var breaches []SLATarget // of the run that commits
 	err := s.store.Write(ctx, func(tx Tx) error {
+		breaches = nil
 		var err error
 		if t, err = loadTicket(ctx, tx, actor, ref); err != nil {
 			return err
@@ -329,9 +340,13 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		if err != nil {
 			return err
 		}
+		body, canned, err := s.replyBody(ctx, tx, actor, t, in)
+		if err != nil {
+			return err
+		}
 		now := s.clock.Now()
 		m = &Message{TicketID: t.ID, AuthorUserID: actor.User.ID, Author: authorOf(actor),
-			Channel: actor.Channel, Body: in.Body, FullBody: in.FullBody, Unverified: in.Unverified, Internal: in.Internal, CreatedAt: now,
+			Channel: actor.Channel, Body: body, FullBody: in.FullBody, Unverified: in.Unverified, Internal: in.Internal, CreatedAt: now,
 			Attachments: attachmentsOf(in.Files, now)}
 		if err := tx.CreateMessage(ctx, m); err != nil {
 			return err
@@ -355,12 +370,19 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		}
 		n := Notification{TicketID: t.ID, MessageID: m.ID}
 		if staff {
+			if breaches, err = s.slaFirstResponse(ctx, tx, t.ID, now); err != nil {
+				return err
+			}
 			owner, err := tx.User(ctx, t.UserID)
 			if err != nil {
 				return err
 			}
 			n.Kind = NotifyStaffReply
-			return s.notifyUser(ctx, tx, actor, owner, n)
+			if err := s.notifyUser(ctx, tx, actor, owner, n); err != nil {
+				return err
+			}
+			// A canned reply's status comes after the reply, as if staff set it next.
+			return s.cannedStatus(ctx, tx, actor, t, canned, now)
 		}
 		n.Kind = NotifyCustomerReply
 		return s.notifyStaff(ctx, tx, n)
@@ -368,6 +390,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 	if err != nil {
 		return nil, nil, err
 	}
+	s.slaBreached(breaches)
 	return m, t, nil
 }
 
@@ -378,6 +401,9 @@ func (s *Service) changeStatus(ctx context.Context, tx Tx, actor Actor, t *Ticke
 		return nil
 	}
 	if err := tx.SetTicketStatus(ctx, t.ID, to, at); err != nil {
+		return err
+	}
+	if err := s.slaStatus(ctx, tx, t.ID, t.Status, to, at); err != nil {
 		return err
 	}
 	ev := &TicketEvent{TicketID: t.ID, At: at, ActorUserID: actor.User.ID, Kind: KindStatus, From: t.Status, To: to}

@@ -180,7 +180,8 @@ func TestRender_HTMLRules(t *testing.T) {
 		if marker != strings.Contains(h, ReplyMarker) {
 			t.Errorf("%s: reply marker in text %v, in HTML %v", kind, marker, !marker)
 		}
-		if wantMarker := kind != core.NotifyNewTicket && kind != core.NotifyCustomerReply && kind != core.NotifyNotice; marker != wantMarker {
+		if wantMarker := kind != core.NotifyNewTicket && kind != core.NotifyCustomerReply && kind != core.NotifyNotice &&
+			kind != core.NotifySLAWarning; marker != wantMarker {
 			t.Errorf("%s: reply marker %v, want %v", kind, marker, wantMarker)
 		}
 	}

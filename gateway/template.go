@@ -30,7 +30,8 @@ var embedded embed.FS
 // Kinds lists the notification kinds that have templates, in the order docs/email.md
 // shows them.
 var Kinds = []core.NotificationKind{core.NotifyTicketCreated, core.NotifyNewTicket, core.NotifyStaffReply,
-	core.NotifyCustomerReply, core.NotifyStatusChanged, core.NotifyNotice}
+	core.NotifyCustomerReply, core.NotifyStatusChanged, core.NotifyNotice, core.NotifyCloseReminder,
+	core.NotifySLAWarning}
 
 // Formats are the bodies a notification has: the mail's plain text and HTML, and the
 // Telegram message.

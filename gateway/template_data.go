@@ -33,6 +33,10 @@ type TemplateData struct {
 	NewStatus *StatusData
 	// Notice is the automatic answer of a notice.
 	Notice *NoticeData
+	// CloseAt is when a close_reminder's ticket closes (nil for other kinds).
+	CloseAt *CloseAtData
+	// SLA is the target and due time of an sla_warning (nil for other kinds).
+	SLA *SLAData
 	// History holds the conversation's last public messages before Message, newest first
 	// (mail only, not notices; never internal notes or hidden messages).
 	History []MessageData
@@ -127,7 +131,7 @@ func newTemplateData(o RenderOptions, in renderInput) *TemplateData {
 	}
 	d := &TemplateData{Kind: string(n.Kind), Language: language, Mail: n.Channel == core.ChannelEmail,
 		Desk: DeskData{Name: o.Name, Address: o.Address}, Recipient: person(in.recipient)}
-	staffAlert := n.Kind == core.NotifyNewTicket || n.Kind == core.NotifyCustomerReply
+	staffAlert := n.Kind == core.NotifyNewTicket || n.Kind == core.NotifyCustomerReply || n.Kind == core.NotifySLAWarning
 	if t := in.ticket; t != nil {
 		d.Ticket = &TicketData{ID: t.ID, Subject: t.Subject, Status: lang.StatusLabel(language, int(t.Status)),
 			Topic: lang.TopicLabel(language, int(t.Topic)), Property: t.PropertyName, AccountID: t.AccountID, FollowUpOf: t.FollowUpOf}
@@ -156,6 +160,12 @@ func newTemplateData(o RenderOptions, in renderInput) *TemplateData {
 	}
 	if n.Kind == core.NotifyStatusChanged {
 		d.NewStatus = &StatusData{Code: n.NewStatus.String(), Label: lang.StatusLabel(language, int(n.NewStatus))}
+	}
+	if n.Kind == core.NotifyCloseReminder {
+		d.CloseAt = closeAtData(n)
+	}
+	if n.Kind == core.NotifySLAWarning {
+		d.SLA = slaData(n)
 	}
 	if n.Kind == core.NotifyNotice || !knownKind(n.Kind) {
 		key, text := localNotice(language, n.Detail)

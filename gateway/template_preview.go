@@ -63,6 +63,11 @@ func sampleInput(kind core.NotificationKind, channel core.Channel, language stri
 		n.MessageID, in.message, in.author, in.recipient = 7, &conv[6], customer, staff
 	case core.NotifyStatusChanged:
 		t.Status, n.NewStatus = core.StatusResolved, core.StatusResolved
+	case core.NotifyCloseReminder:
+		t.Status, n.Detail = core.StatusResolved, sampleTime.Add(14*24*time.Hour).Format(core.CloseReminderTimeFormat)
+	case core.NotifySLAWarning:
+		n.UserID, n.Recipient, in.recipient = staff.ID, staff.Email, staff
+		n.Detail = core.FormatSLADetail(core.SLAFirstResponse, sampleTime.Add(4*time.Hour))
 	default:
 		// A notice about no ticket: the most common one, a mail from an unknown address.
 		n.TicketID, n.UserID, n.Recipient = 0, 0, "someone@elsewhere.example"

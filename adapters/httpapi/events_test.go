@@ -249,7 +249,8 @@ func TestWebhookPayload_LongMessageIsCutToTheBound(t *testing.T) {
 // first and filtered; others are refused.
 func TestAudit_AdminReadsTheLog(t *testing.T) {
 	e := newEnv(t)
-	for _, a := range []core.AuditEntry{{Action: "user.export", Subject: "user:3"}, {ActorUserID: adminID, Action: "user.erase", Subject: "user:4"}} {
+	now := time.Now()
+	for _, a := range []core.AuditEntry{{At: now, Action: "user.export", Subject: "user:3"}, {At: now, ActorUserID: adminID, Action: "user.erase", Subject: "user:4"}} {
 		if err := e.db.Write(t.Context(), func(tx core.Tx) error { return tx.AddAudit(t.Context(), &a) }); err != nil {
 			t.Fatal(err)
 		}

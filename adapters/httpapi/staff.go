@@ -42,10 +42,12 @@ func (s *server) staffSetStatus(w http.ResponseWriter, r *http.Request) {
 type staffReplyRequest struct {
 	Message  string `json:"message"`
 	Internal bool   `json:"internal"`
+	// CannedReplyID sends a canned reply (staff_canned.go); null or absent: none.
+	CannedReplyID *int64 `json:"cannedReplyId"`
 }
 
-// POST /api/staff/Ticket/{id}/Reply — JSON {message, internal} or multipart with the same
-// fields and one optional file.
+// POST /api/staff/Ticket/{id}/Reply — JSON {message, internal, cannedReplyId} or multipart
+// with the same fields and one optional file.
 func (s *server) staffReply(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -79,18 +81,22 @@ func (s *server) decodeStaffReply(r *http.Request) (core.NewReply, error) {
 		if err := decodeJSONBody(r, &req); err != nil {
 			return core.NewReply{}, err
 		}
-		return core.NewReply{Body: req.Message, Internal: req.Internal}, nil
+		canned, err := cannedReplyField(req.CannedReplyID)
+		return core.NewReply{Body: req.Message, Internal: req.Internal, CannedReplyID: canned}, err
 	}
-	f, err := s.readForm(r, map[string]int64{"message": s.maxBody, "internal": maxShortFieldBytes})
+	f, err := s.readForm(r, map[string]int64{"message": s.maxBody, "internal": maxShortFieldBytes, "cannedReplyId": maxShortFieldBytes})
 	if err != nil {
 		return core.NewReply{}, err
 	}
 	var bad core.FieldErrors
 	internal := optBool(&bad, "internal", f.values["internal"])
+	canned := optInt(&bad, "cannedReplyId", f.values["cannedReplyId"], 64)
 	if err := bad.Err(); err != nil {
 		return core.NewReply{}, err
 	}
-	return core.NewReply{Body: f.values["message"], Internal: internal != nil && *internal, Files: f.files()}, nil
+	cannedID, err := cannedReplyField(canned)
+	return core.NewReply{Body: f.values["message"], Internal: internal != nil && *internal, Files: f.files(),
+		CannedReplyID: cannedID}, err
 }
 
 // optBool parses an optional boolean form or query value ("true", "false", "1", "0");
@@ -130,6 +136,7 @@ func (s *server) staffQueue(w http.ResponseWriter, r *http.Request) {
 		return v != nil && *v
 	}
 	f.Unassigned, f.Unread, f.Favourite, f.Overdue = flag("unassigned"), flag("unread"), flag("favourite"), flag("overdue")
+	f.Breached = flag("breached")
 	f.Search = q.Get("q")
 	f.Sort = core.QueueSort(q.Get("sort"))
 	f.Order = q.Get("order")

@@ -25,6 +25,14 @@ type staffWork struct {
 	// how long ago that is (0 when nobody is waiting).
 	WaitingSince   *timestamp `json:"waitingSince"`
 	WaitingSeconds int64      `json:"waitingSeconds"`
+	// The SLA (docs/operations.md): its targets' due times, the first public staff reply,
+	// the resolution clock paused (Resolved), a target missed. DueAt above is the due time
+	// shown: the manual deadline, else the SLA's.
+	FirstResponseDueAt *timestamp `json:"firstResponseDueAt"`
+	FirstResponseAt    *timestamp `json:"firstResponseAt"`
+	ResolutionDueAt    *timestamp `json:"resolutionDueAt"`
+	SLAPaused          bool       `json:"slaPaused"`
+	Breached           bool       `json:"breached"`
 }
 
 func optionalTime(t time.Time) *timestamp {
@@ -39,7 +47,9 @@ func toStaffWork(t *core.Ticket, w *core.TicketWork, now time.Time) staffWork {
 	out := staffWork{UserName: w.UserName, PublicMessageCount: t.PublicMessageCount,
 		AssigneeUserID: optional(w.AssigneeUserID), DepartmentID: optional(w.DepartmentID),
 		DueAt: optionalTime(w.DueAt), Overdue: w.Overdue(t.Status, now), Favourite: w.Favourite,
-		Unread: w.Unread, Archived: w.Archived, MergedInto: optional(w.MergedInto)}
+		Unread: w.Unread, Archived: w.Archived, MergedInto: optional(w.MergedInto),
+		FirstResponseDueAt: optionalTime(w.FirstResponseDue), FirstResponseAt: optionalTime(w.FirstResponseAt),
+		ResolutionDueAt: optionalTime(w.ResolutionDue), SLAPaused: w.SLAPaused, Breached: w.Breached}
 	if w.DepartmentID != 0 {
 		name := w.DepartmentName
 		out.DepartmentName = &name

@@ -52,6 +52,7 @@ type Metrics struct {
 	notificationsFailed *prometheus.CounterVec
 	connected           *prometheus.GaugeVec
 	leaseHeld           *prometheus.GaugeVec
+	slaBreaches         *prometheus.CounterVec
 
 	outboxOnce  sync.Once
 	outboxDepth atomic.Pointer[func() float64]
@@ -96,10 +97,12 @@ func New() *Metrics {
 			Help:      "1 on the node that holds a lease (imap:MAILBOX, telegram) and runs its job, 0 on the others.",
 		}, []string{"lease"}),
 	}
+	m.slaBreaches = newSLABreaches()
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpDuration, m.ticketsCreated, m.inboundMails, m.notificationsFailed, m.connected, m.leaseHeld,
+		m.slaBreaches,
 	)
 	// Known label values start at zero so that rate() works from the first scrape.
 	for _, ch := range []core.Channel{core.ChannelAPI, core.ChannelEmail, core.ChannelTelegram} {

@@ -20,28 +20,36 @@ import (
 // opener u; user is the placeholder of the staff user's ID (favourite, unread).
 func workColumns(user string) string {
 	return `COALESCE(t.assignee_user_id, 0), COALESCE(t.department_id, 0), COALESCE(d.name, ''),
-	t.due_at, t.archived, COALESCE(t.merged_into, 0), t.service_type, COALESCE(u.name, ''),
+	COALESCE(t.due_at, sla.due_at), t.archived, COALESCE(t.merged_into, 0), t.service_type, COALESCE(u.name, ''),
 	EXISTS (SELECT 1 FROM ticket_favourites f WHERE f.user_id = ` + user + ` AND f.ticket_id = t.id),
 	COALESCE((SELECT max(id) FROM messages WHERE ticket_id = t.id), 0) >
 		COALESCE((SELECT message_id FROM ticket_reads r WHERE r.user_id = ` + user + ` AND r.ticket_id = t.id), 0),
 	(SELECT min(m.created_at) FROM messages m WHERE m.ticket_id = t.id AND m.author = 'customer' AND NOT m.hidden
 		AND m.id > COALESCE((SELECT max(s.id) FROM messages s WHERE s.ticket_id = t.id AND s.author = 'staff'
-			AND NOT s.internal AND NOT s.hidden), 0))`
+			AND NOT s.internal AND NOT s.hidden), 0)),
+	sla.first_response_due, sla.first_response_at, sla.resolution_due,
+	COALESCE(sla.paused_at IS NOT NULL AND sla.stopped_at IS NULL, false), COALESCE(sla.breached, false)`
 }
 
 const workJoins = ` LEFT JOIN properties p ON p.id = t.property_id
 	LEFT JOIN departments d ON d.id = t.department_id
-	LEFT JOIN users u ON u.id = t.user_id`
+	LEFT JOIN users u ON u.id = t.user_id
+	LEFT JOIN ticket_sla sla ON sla.ticket_id = t.id`
+
+// dueAt is the due time a queue row shows, sorts and filters by: the manual deadline, else
+// the SLA's.
+const dueAt = `COALESCE(t.due_at, (SELECT due_at FROM ticket_sla WHERE ticket_id = t.id))`
 
 // scanQueueItem scans ticketColumns and workColumns.
 func scanQueueItem(s scanner) (core.QueueItem, error) {
 	var it core.QueueItem
 	w := &it.Work
-	var due, waiting *time.Time
+	var due, waiting, frDue, frAt, resDue *time.Time
 	tk, err := scanTicket(s, &w.AssigneeUserID, &w.DepartmentID, &w.DepartmentName, &due, &w.Archived, &w.MergedInto,
-		&w.ServiceType, &w.UserName, &w.Favourite, &w.Unread, &waiting)
+		&w.ServiceType, &w.UserName, &w.Favourite, &w.Unread, &waiting, &frDue, &frAt, &resDue, &w.SLAPaused, &w.Breached)
 	it.Ticket = tk
 	w.DueAt, w.WaitingSince = fromTS(due), fromTS(waiting)
+	w.FirstResponseDue, w.FirstResponseAt, w.ResolutionDue = fromTS(frDue), fromTS(frAt), fromTS(resDue)
 	return it, err
 }
 
@@ -109,8 +117,11 @@ func queueWhere(f core.QueueFilter, args *queryArgs) []string {
 			COALESCE((SELECT message_id FROM ticket_reads r WHERE r.user_id = ` + args.add(f.UserID) + ` AND r.ticket_id = t.id), 0)`)
 	}
 	if f.Overdue {
-		add("t.due_at IS NOT NULL AND t.due_at < " + args.add(ts(f.Now)) + " AND t.status IN (" +
+		add(dueAt + " < " + args.add(ts(f.Now)) + " AND t.status IN (" +
 			args.add(int(core.StatusOpen)) + ", " + args.add(int(core.StatusInProgress)) + ")")
+	}
+	if f.Breached {
+		add("t.id IN (SELECT ticket_id FROM ticket_sla WHERE breached)")
 	}
 	return where
 }
@@ -139,7 +150,8 @@ func (t *readTx) Queue(_ context.Context, f core.QueueFilter) ([]core.QueueItem,
 
 // queueOrder is the ORDER BY of the queue's sort and order.
 func queueOrder(f core.QueueFilter) string {
-	desc := f.Order == "desc" || (f.Order == "" && f.Sort != core.SortDeadline)
+	due := f.Sort == core.SortDeadline || f.Sort == core.SortDue
+	desc := f.Order == "desc" || (f.Order == "" && !due)
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
@@ -147,8 +159,8 @@ func queueOrder(f core.QueueFilter) string {
 	switch f.Sort {
 	case core.SortCreated:
 		return "t.id" + dir
-	case core.SortDeadline:
-		return "(t.due_at IS NULL), t.due_at" + dir + ", t.id" + dir
+	case core.SortDeadline, core.SortDue:
+		return "(" + dueAt + " IS NULL), " + dueAt + dir + ", t.id" + dir
 	default:
 		return "t.updated_at" + dir + ", t.id" + dir
 	}

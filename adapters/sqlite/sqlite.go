@@ -121,7 +121,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// temp_store(memory): statement journals (savepoints, multi-row statements) would
 	// otherwise go to a temporary file, a write() per changed page.
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)", "temp_store(memory)"}
-	wdb, err := sql.Open("sqlite", dsn(path, append(pragmas, "wal_autocheckpoint(0)"), "immediate"))
+	// secure_delete(1): what a write deletes or rewrites is zeroed in the file, not left in
+	// free space, so an erased user's data is gone from it (docs/privacy.md).
+	wdb, err := sql.Open("sqlite", dsn(path, append(pragmas, "wal_autocheckpoint(0)", "secure_delete(1)"), "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -51,17 +51,24 @@ func (t *readTx) Departments(_ context.Context) ([]core.Department, error) {
 // workColumns are TicketWork's columns for a ticket t joined with departments d and the
 // opener u; the two parameters are the staff user's ID (favourite, unread).
 const workColumns = `COALESCE(t.assignee_user_id, 0), COALESCE(t.department_id, 0), COALESCE(d.name, ''),
-	COALESCE(t.due_at, 0), t.archived, COALESCE(t.merged_into, 0), t.service_type, COALESCE(u.name, ''),
+	COALESCE(t.due_at, sla.due_at, 0), t.archived, COALESCE(t.merged_into, 0), t.service_type, COALESCE(u.name, ''),
 	EXISTS (SELECT 1 FROM ticket_favourites f WHERE f.user_id = ? AND f.ticket_id = t.id),
 	COALESCE((SELECT max(id) FROM messages WHERE ticket_id = t.id), 0) >
 		COALESCE((SELECT message_id FROM ticket_reads r WHERE r.user_id = ? AND r.ticket_id = t.id), 0),
 	COALESCE((SELECT min(m.created_at) FROM messages m WHERE m.ticket_id = t.id AND m.author = 'customer' AND m.hidden = 0
 		AND m.id > COALESCE((SELECT max(s.id) FROM messages s WHERE s.ticket_id = t.id AND s.author = 'staff'
-			AND s.internal = 0 AND s.hidden = 0), 0)), 0)`
+			AND s.internal = 0 AND s.hidden = 0), 0)), 0),
+	COALESCE(sla.first_response_due, 0), COALESCE(sla.first_response_at, 0), COALESCE(sla.resolution_due, 0),
+	sla.paused_at IS NOT NULL AND sla.stopped_at IS NULL, COALESCE(sla.breached, 0)`
 
 const workJoins = ` LEFT JOIN properties p ON p.id = t.property_id
 	LEFT JOIN departments d ON d.id = t.department_id
-	LEFT JOIN users u ON u.id = t.user_id`
+	LEFT JOIN users u ON u.id = t.user_id
+	LEFT JOIN ticket_sla sla ON sla.ticket_id = t.id`
+
+// dueAt is the due time a queue row shows, sorts and filters by: the manual deadline, else
+// the SLA's.
+const dueAt = `COALESCE(t.due_at, (SELECT due_at FROM ticket_sla WHERE ticket_id = t.id))`
 
 // scanQueueItem scans ticketColumns and workColumns, then extra.
 func scanQueueItem(s scanner, extra ...any) (core.QueueItem, error) {
@@ -69,11 +76,12 @@ func scanQueueItem(s scanner, extra ...any) (core.QueueItem, error) {
 	tk := &it.Ticket
 	w := &it.Work
 	var ch string
-	var c, u, due, waiting int64
+	var c, u, due, waiting, frDue, frAt, resDue int64
 	err := s.Scan(append([]any{&tk.ID, &tk.AccountID, &tk.UserID, &tk.Subject, &tk.Description, &tk.Topic, &tk.Status,
 		&tk.PropertyID, &tk.PropertyName, &ch, &tk.FollowUpOf, &tk.MessageCount, &tk.PublicMessageCount, &c, &u,
 		&w.AssigneeUserID, &w.DepartmentID, &w.DepartmentName, &due, &w.Archived, &w.MergedInto, &w.ServiceType,
-		&w.UserName, &w.Favourite, &w.Unread, &waiting}, extra...)...)
+		&w.UserName, &w.Favourite, &w.Unread, &waiting, &frDue, &frAt, &resDue, &w.SLAPaused, &w.Breached}, extra...)...)
+	w.FirstResponseDue, w.FirstResponseAt, w.ResolutionDue = fromDB(frDue), fromDB(frAt), fromDB(resDue)
 	tk.Channel, tk.CreatedAt, tk.UpdatedAt = core.Channel(ch), fromDB(c), fromDB(u)
 	w.DueAt, w.WaitingSince = fromDB(due), fromDB(waiting)
 	return it, err
@@ -163,7 +171,10 @@ func (t *readTx) Queue(_ context.Context, f core.QueueFilter) ([]core.QueueItem,
 			COALESCE((SELECT message_id FROM ticket_reads r WHERE r.user_id = ? AND r.ticket_id = t.id), 0)`, f.UserID)
 	}
 	if f.Overdue {
-		add("t.due_at IS NOT NULL AND t.due_at < ? AND t.status IN (?, ?)", toDB(f.Now), int(core.StatusOpen), int(core.StatusInProgress))
+		add(dueAt+" < ? AND t.status IN (?, ?)", toDB(f.Now), int(core.StatusOpen), int(core.StatusInProgress))
+	}
+	if f.Breached {
+		add("t.id IN (SELECT ticket_id FROM ticket_sla WHERE breached = 1)")
 	}
 	order := queueOrder(f)
 	if f.Search != "" {
@@ -188,7 +199,8 @@ func (t *readTx) Queue(_ context.Context, f core.QueueFilter) ([]core.QueueItem,
 
 // queueOrder is the ORDER BY of the queue's sort and order.
 func queueOrder(f core.QueueFilter) string {
-	desc := f.Order == "desc" || (f.Order == "" && f.Sort != core.SortDeadline)
+	due := f.Sort == core.SortDeadline || f.Sort == core.SortDue
+	desc := f.Order == "desc" || (f.Order == "" && !due)
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
@@ -196,8 +208,8 @@ func queueOrder(f core.QueueFilter) string {
 	switch f.Sort {
 	case core.SortCreated:
 		return "t.id" + dir
-	case core.SortDeadline:
-		return "(t.due_at IS NULL), t.due_at" + dir + ", t.id" + dir
+	case core.SortDeadline, core.SortDue:
+		return "(" + dueAt + " IS NULL), " + dueAt + dir + ", t.id" + dir
 	default:
 		return "t.updated_at" + dir + ", t.id" + dir
 	}

@@ -162,6 +162,36 @@ func build(t *testing.T, db store) {
 	must[*core.Ticket](t, "close")(svc.Close(ctx, b, core.TicketRef{ID: t3.ID}))
 	must[*core.Ticket](t, "archive")(svc.Archive(ctx, b, core.TicketRef{ID: t3.ID}, true))
 	must[*core.Ticket](t, "status")(svc.SetStatus(ctx, s, core.TicketRef{ID: t5.ID}, core.StatusInProgress))
+	// Canned replies (and their audit lines): one with a status, one changed, one used.
+	resolved := core.StatusResolved
+	cr := must[*core.CannedReply](t, "canned")(svc.CreateCannedReply(ctx, s, core.NewCannedReply{Name: "solved",
+		Body: "Hi {{customer.name}}, #{{ticket.id}} is solved.", Status: &resolved}))
+	must[*core.CannedReply](t, "canned")(svc.CreateCannedReply(ctx, s, core.NewCannedReply{Name: "wait", Body: "One moment."}))
+	must[*core.CannedReply](t, "canned")(svc.UpdateCannedReply(ctx, s, cr.ID, core.NewCannedReply{Name: "solved",
+		Body: "Hello {{customer.name}}, #{{ticket.id}} is solved.", Status: &resolved}))
+	must[*core.Message](t, "canned reply")(svc.StaffReply(ctx, s, t2.ID, core.NewReply{CannedReplyID: cr.ID}))
+	// Auto-close: the reminder of t2's Resolved period recorded, as the job does.
+	remindedAt := time.Now().UTC().Truncate(time.Second)
+	check(t, "auto-close mark", db.Write(ctx, func(tx core.Tx) error {
+		_, err := tx.MarkAutoClose(ctx, t2.ID, core.AutoCloseRemind, remindedAt.Add(-time.Minute), remindedAt)
+		return err
+	}))
+
+	// SLA: t5 running (its first response met), t2 paused with a breach, and the fingerprint.
+	slaAt := time.Now().UTC().Truncate(time.Second)
+	check(t, "sla", db.Write(ctx, func(tx core.Tx) error {
+		if err := tx.PutTicketSLA(ctx, &core.TicketSLA{TicketID: t5.ID, Policy: "default", Calendar: "office", Created: slaAt,
+			FirstResponseDue: slaAt.Add(4 * time.Hour), FirstResponseAt: slaAt.Add(time.Hour), FirstResponseWarned: true,
+			ResolutionDue: slaAt.Add(40 * time.Hour)}); err != nil {
+			return err
+		}
+		if err := tx.PutTicketSLA(ctx, &core.TicketSLA{TicketID: t2.ID, Policy: "topic=3", Calendar: "office", Created: slaAt,
+			FirstResponseDue: slaAt.Add(time.Hour), FirstResponseBreached: true, ResolutionDue: slaAt.Add(8 * time.Hour),
+			PausedAt: slaAt.Add(2 * time.Hour), Paused: 90 * time.Minute}); err != nil {
+			return err
+		}
+		return tx.SetSLAFingerprint(ctx, "0123abcd")
+	}))
 
 	// Telegram: a linked user, an unused code, an update, a dialogue, a bot message.
 	code, _, err := svc.CreateTelegramLink(ctx, a)
@@ -253,6 +283,8 @@ func answers(t *testing.T, db store, ids []int64) string {
 		list, n, err := svc.Queue(ctx, s, core.QueueFilter{UserID: staff, Search: search, Page: core.Page{Number: 1, Size: 50}})
 		add("queue "+search, map[string]any{"list": list, "n": n}, err)
 	}
+	canned, err := svc.CannedReplies(ctx, s)
+	add("canned replies", canned, err)
 	for _, id := range ids {
 		d, err := svc.StaffTicket(ctx, s, id)
 		add(fmt.Sprintf("staff ticket %d", id), d, err)
@@ -275,6 +307,17 @@ func answers(t *testing.T, db store, ids []int64) string {
 	}
 	deps, err := svc.Departments(ctx, s)
 	add("departments", deps, err)
+	for _, id := range ids {
+		var sla *core.TicketSLA
+		err := db.Read(ctx, func(tx core.ReadTx) (err error) { sla, err = tx.TicketSLA(ctx, id); return })
+		add(fmt.Sprintf("sla of ticket %d", id), sla, err)
+	}
+	var fingerprint string
+	err = db.Read(ctx, func(tx core.ReadTx) (err error) { fingerprint, err = tx.SLAFingerprint(ctx); return })
+	add("sla fingerprint", fingerprint, err)
+	var quiet []core.QuietTicket
+	err = db.Read(ctx, func(tx core.ReadTx) (err error) { quiet, err = tx.QuietTickets(ctx, core.QuietFilter{}); return })
+	add("quiet tickets", quiet, err)
 	for _, acc := range []int64{1, 2} {
 		p, err := svc.Properties(ctx, s, acc)
 		add(fmt.Sprintf("properties %d", acc), p, err)

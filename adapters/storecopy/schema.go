@@ -75,6 +75,12 @@ var Tables = []Table{
 		"actor_user_id", NullInt, "kind", Text, "from_status", NullInt, "to_status", NullInt, "detail", Text)},
 	{Name: "ticket_favourites", Key: "user_id, ticket_id", Columns: cols("user_id", Int, "ticket_id", Int, "created_at", Time)},
 	{Name: "ticket_reads", Key: "user_id, ticket_id", Columns: cols("user_id", Int, "ticket_id", Int, "message_id", Int, "at", Time)},
+	{Name: "ticket_sla", Key: "ticket_id", Columns: cols("ticket_id", Int, "policy", Text, "calendar", Text, "created_at", Time,
+		"first_response_due", NullTime, "first_response_at", NullTime, "first_response_breached", Bool,
+		"first_response_warned", Bool, "resolution_due", NullTime, "resolution_breached", Bool, "resolution_warned", Bool,
+		"paused_at", NullTime, "paused_us", Int, "stopped_at", NullTime, "due_at", NullTime, "running_due", NullTime,
+		"breached", Bool)},
+	{Name: "sla_state", Key: "id", Columns: cols("id", Int, "fingerprint", Text)},
 	{Name: "message_revisions", Key: "id", Sequence: true, Columns: cols("id", Int, "message_id", Int, "body", Text,
 		"edited_by", NullInt, "edited_at", Time)},
 	{Name: "notifications", Key: "id", Sequence: true, Columns: cols("id", Int, "event", Text, "channel", Text,
@@ -100,6 +106,9 @@ var Tables = []Table{
 		"delivered_at", NullTime)},
 	{Name: "audit_log", Key: "id", Sequence: true, Columns: cols("id", Int, "at", Time, "actor_user_id", NullInt,
 		"action", Text, "subject", Text, "detail", Text)},
+	{Name: "canned_replies", Key: "id", Sequence: true, Columns: cols("id", Int, "name", Text, "body", Text, "status", NullInt,
+		"created_at", Time, "updated_at", Time, "updated_by", Int)},
+	{Name: "ticket_autoclose", Key: "ticket_id, step", Columns: cols("ticket_id", Int, "step", Text, "period_start", Time, "at", Time)},
 }
 
 // columnList is the table's columns for a SELECT or an INSERT.

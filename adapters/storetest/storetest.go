@@ -63,6 +63,10 @@ func Run(t *testing.T, open Opener) {
 		{"Daemon", runDaemon},
 		{"Idempotency", runIdempotency},
 		{"Audit", runAudit},
+		{"SLA", runSLA},
+		{"AutoClose", runAutoClose},
+		{"Canned", runCanned},
+		{"GDPR", runGDPR},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) { s.run(t, open) })

@@ -31,6 +31,8 @@ Usage:
   helpdeskd admin department put --id N --name NAME
   helpdeskd admin apikey create --user N      prints a new key, alone on its line
   helpdeskd admin apikey delete --user N --key KEYID
+  helpdeskd admin user export --id N -o FILE|-  everything about a user: a zip of export.json and their files
+  helpdeskd admin user erase  --id N --yes    erase a user's personal data (docs/privacy.md); no undo
   helpdeskd admin mail reprocess              move the failed mailbox's mails back to be processed again
   helpdeskd admin backup FILE|DIR|-           a consistent copy of the database and attachments (tar),
                                               taken while the daemon runs
@@ -215,6 +217,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		define = nil
 	case "store copy":
 		return adminStoreCopy(ctx, rest, stdout, stderr, withoutChannels(env))
+	case "user export", "user erase":
+		return adminUserGDPR(ctx, what, rest, stdout, stderr, withoutChannels(env))
 	case "apikey delete":
 		define = func(fs *flag.FlagSet) {
 			fs.Int64Var(&user, "user", 0, "the key's user")

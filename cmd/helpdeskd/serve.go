@@ -88,6 +88,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Service = core.NewService(db, db.Blobs(), nil, core.Options{
 		MaxAttachmentBytes:   cfg.Attachments.MaxBytes,
 		StaffReplyInProgress: cfg.Tickets.StaffReplyInProgress,
+		AutoClose:            autoCloseOptions(cfg.Tickets),
+		SLA:                  slaOptions(cfg.SLA, m.Logger),
 		Notify: core.NotifyOptions{
 			Email:       cfg.Email.Enabled,
 			Telegram:    cfg.Telegram.Enabled,
@@ -142,6 +144,9 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Webhooks.Kick()
 	})
 	m.parts = append(m.parts, m.Dispatcher.Run, m.Webhooks.Run)
+	m.parts = append(m.parts, m.autoCloseParts()...)
+	m.parts = append(m.parts, m.retentionParts()...)
+	m.parts = append(m.parts, m.slaPart())
 	handler := httpapi.New(m.Service, httpapi.Options{
 		Logger:       m.Logger,
 		Metrics:      m.Metrics,

@@ -68,4 +68,10 @@ var botBG = catalog{
 	"bot.button_cancel": "Отказ",
 	"bot.button_new":    "Нов тикет",
 	"bot.button_pick":   "Отговор в №%d %s",
+
+	// /canned <name> in the staff chat (adapters/telegram/canned.go).
+	"bot.canned_sent":    "Шаблонният отговор %q е изпратен в тикет №%d:\n\n%s",
+	"bot.canned_unknown": "Няма шаблонен отговор %q. Наличните шаблонни отговори: %s",
+	"bot.canned_none":    "Все още няма шаблонни отговори; служителите от поддръжката ги създават от панела (POST /api/staff/CannedReply).",
+	"bot.canned_usage":   "За да изпратите шаблонен отговор, отговорете на публикацията за тикета с /canned <име>. Наличните шаблонни отговори: %s",
 }

@@ -70,4 +70,10 @@ var botEN = catalog{
 	"bot.button_cancel": "Cancel",
 	"bot.button_new":    "New ticket",
 	"bot.button_pick":   "Reply to #%d %s",
+
+	// /canned <name> in the staff chat (adapters/telegram/canned.go).
+	"bot.canned_sent":    "Sent the canned reply %q on ticket #%d:\n\n%s",
+	"bot.canned_unknown": "There is no canned reply %q. The canned replies: %s",
+	"bot.canned_none":    "There are no canned replies yet; staff create them in the panel (POST /api/staff/CannedReply).",
+	"bot.canned_usage":   "Reply to a ticket's post with /canned <name> to send that canned reply. The canned replies: %s",
 }

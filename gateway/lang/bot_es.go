@@ -69,4 +69,10 @@ var botES = catalog{
 	"bot.button_cancel": "Cancelar",
 	"bot.button_new":    "Nueva solicitud",
 	"bot.button_pick":   "Responder a #%d %s",
+
+	// /canned <name> in the staff chat (adapters/telegram/canned.go).
+	"bot.canned_sent":    "Se ha enviado la respuesta predefinida %q en la solicitud n.º %d:\n\n%s",
+	"bot.canned_unknown": "No hay ninguna respuesta predefinida llamada %q. Las respuestas predefinidas son: %s",
+	"bot.canned_none":    "Todavía no hay respuestas predefinidas; el equipo de soporte las crea desde el panel (POST /api/staff/CannedReply).",
+	"bot.canned_usage":   "Para enviar una respuesta predefinida, responda a la publicación de una solicitud con /canned <nombre>. Las respuestas predefinidas son: %s",
 }

@@ -68,4 +68,10 @@ var botRU = catalog{
 	"bot.button_cancel": "Отмена",
 	"bot.button_new":    "Новое обращение",
 	"bot.button_pick":   "Ответить в №%d %s",
+
+	// /canned <name> in the staff chat (adapters/telegram/canned.go).
+	"bot.canned_sent":    "Шаблонный ответ %q отправлен в обращение №%d:\n\n%s",
+	"bot.canned_unknown": "Шаблонного ответа %q нет. Доступные шаблонные ответы: %s",
+	"bot.canned_none":    "Шаблонных ответов пока нет; сотрудники поддержки создают их в панели (POST /api/staff/CannedReply).",
+	"bot.canned_usage":   "Чтобы отправить шаблонный ответ, ответьте на сообщение об обращении командой /canned <название>. Доступные шаблонные ответы: %s",
 }

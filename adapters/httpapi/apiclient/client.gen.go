@@ -327,6 +327,36 @@ type AuditEntry struct {
 	Subject string `json:"subject"`
 }
 
+// CannedReply defines model for CannedReply.
+type CannedReply struct {
+	// Body plain text with the placeholders {{customer.name}}, {{ticket.id}}, {{ticket.subject}}, {{staff.name}}
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+	Id        int64     `json:"id"`
+
+	// Name one word in lower case, unique: /canned <name> in the Telegram staff chat
+	Name string `json:"name"`
+
+	// Status the status the reply sets after it is sent: 1 In Progress, 2 Resolved, 3 Closed; null: none
+	Status    *int64    `json:"status"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// UpdatedBy the staff user who created or last changed it
+	UpdatedBy *int64 `json:"updatedBy"`
+}
+
+// CannedReplyRequest defines model for CannedReplyRequest.
+type CannedReplyRequest struct {
+	// Body 1–20000 characters; an unknown {{placeholder}} is refused
+	Body string `json:"body"`
+
+	// Name 1–32 letters, digits, - or _; stored in lower case
+	Name string `json:"name"`
+
+	// Status 1 In Progress, 2 Resolved or 3 Closed: set after the reply; null or absent: none
+	Status *int64 `json:"status,omitempty"`
+}
+
 // CompatCreateForm defines model for CompatCreateForm.
 type CompatCreateForm struct {
 	Attachments  *[]openapi_types.File `json:"attachments[],omitempty"`
@@ -642,17 +672,26 @@ type QueueItem struct {
 	AccountId int64 `json:"accountId"`
 
 	// Archived archived by the customer
-	Archived       bool      `json:"archived"`
-	AssigneeUserId *int64    `json:"assigneeUserId"`
+	Archived       bool   `json:"archived"`
+	AssigneeUserId *int64 `json:"assigneeUserId"`
+
+	// Breached an SLA target was missed
+	Breached       bool      `json:"breached"`
 	CreatedAt      time.Time `json:"createdAt"`
 	DepartmentId   *int64    `json:"departmentId"`
 	DepartmentName *string   `json:"departmentName"`
 
-	// DueAt response deadline
+	// DueAt the due time shown: the manual deadline, else the SLA's
 	DueAt *time.Time `json:"dueAt"`
 
 	// Favourite in the caller's favourites
 	Favourite bool `json:"favourite"`
+
+	// FirstResponseAt the first public staff reply; null: none yet
+	FirstResponseAt *time.Time `json:"firstResponseAt"`
+
+	// FirstResponseDueAt the SLA's first-response due time; null: no SLA or no such target
+	FirstResponseDueAt *time.Time `json:"firstResponseDueAt"`
 
 	// Id ticket ID, shown as #id
 	Id int64 `json:"id"`
@@ -663,13 +702,19 @@ type QueueItem struct {
 	// MessageCount messages the caller may see
 	MessageCount int64 `json:"messageCount"`
 
-	// Overdue deadline passed while Open or In Progress
+	// Overdue the due time passed while Open or In Progress
 	Overdue      bool    `json:"overdue"`
 	PropertyId   *int64  `json:"propertyId"`
 	PropertyName *string `json:"propertyName"`
 
 	// PublicMessageCount messages the customer sees
 	PublicMessageCount int64 `json:"publicMessageCount"`
+
+	// ResolutionDueAt the SLA's resolution due time, moved by the time spent Resolved
+	ResolutionDueAt *time.Time `json:"resolutionDueAt"`
+
+	// SlaPaused the SLA's resolution clock is paused: the ticket is Resolved
+	SlaPaused bool `json:"slaPaused"`
 
 	// Status 0 Open, 1 In Progress, 2 Resolved, 3 Closed
 	Status Status `json:"status"`
@@ -735,16 +780,23 @@ type SplitRequest struct {
 
 // StaffReplyForm defines model for StaffReplyForm.
 type StaffReplyForm struct {
-	File     *openapi_types.File `json:"file,omitempty"`
-	Internal *bool               `json:"internal,omitempty"`
-	Message  *string             `json:"message,omitempty"`
+	// CannedReplyId as in the JSON request
+	CannedReplyId *int64              `json:"cannedReplyId,omitempty"`
+	File          *openapi_types.File `json:"file,omitempty"`
+	Internal      *bool               `json:"internal,omitempty"`
+	Message       *string             `json:"message,omitempty"`
 }
 
 // StaffReplyRequest defines model for StaffReplyRequest.
 type StaffReplyRequest struct {
+	// CannedReplyId send this canned reply, its placeholders filled for the ticket; its status, if any, is set after the reply
+	CannedReplyId *int64 `json:"cannedReplyId,omitempty"`
+
 	// Internal an internal note: never shown or notified to the customer
-	Internal *bool  `json:"internal,omitempty"`
-	Message  string `json:"message"`
+	Internal *bool `json:"internal,omitempty"`
+
+	// Message required unless cannedReplyId is given; with it, added after the canned text and a blank line
+	Message *string `json:"message,omitempty"`
 }
 
 // StaffTicketDetail defines model for StaffTicketDetail.
@@ -752,8 +804,11 @@ type StaffTicketDetail struct {
 	AccountId int64 `json:"accountId"`
 
 	// Archived archived by the customer
-	Archived       bool      `json:"archived"`
-	AssigneeUserId *int64    `json:"assigneeUserId"`
+	Archived       bool   `json:"archived"`
+	AssigneeUserId *int64 `json:"assigneeUserId"`
+
+	// Breached an SLA target was missed
+	Breached       bool      `json:"breached"`
 	CreatedAt      time.Time `json:"createdAt"`
 	DepartmentId   *int64    `json:"departmentId"`
 	DepartmentName *string   `json:"departmentName"`
@@ -761,12 +816,18 @@ type StaffTicketDetail struct {
 	// Description the first message
 	Description string `json:"description"`
 
-	// DueAt response deadline
+	// DueAt the due time shown: the manual deadline, else the SLA's
 	DueAt *time.Time `json:"dueAt"`
 
 	// Favourite in the caller's favourites
-	Favourite bool           `json:"favourite"`
-	History   []HistoryEvent `json:"history"`
+	Favourite bool `json:"favourite"`
+
+	// FirstResponseAt the first public staff reply; null: none yet
+	FirstResponseAt *time.Time `json:"firstResponseAt"`
+
+	// FirstResponseDueAt the SLA's first-response due time; null: no SLA or no such target
+	FirstResponseDueAt *time.Time     `json:"firstResponseDueAt"`
+	History            []HistoryEvent `json:"history"`
 
 	// Id ticket ID, shown as #id
 	Id int64 `json:"id"`
@@ -778,13 +839,19 @@ type StaffTicketDetail struct {
 	MessageCount int64     `json:"messageCount"`
 	Messages     []Message `json:"messages"`
 
-	// Overdue deadline passed while Open or In Progress
+	// Overdue the due time passed while Open or In Progress
 	Overdue      bool    `json:"overdue"`
 	PropertyId   *int64  `json:"propertyId"`
 	PropertyName *string `json:"propertyName"`
 
 	// PublicMessageCount messages the customer sees
 	PublicMessageCount int64 `json:"publicMessageCount"`
+
+	// ResolutionDueAt the SLA's resolution due time, moved by the time spent Resolved
+	ResolutionDueAt *time.Time `json:"resolutionDueAt"`
+
+	// SlaPaused the SLA's resolution clock is paused: the ticket is Resolved
+	SlaPaused bool `json:"slaPaused"`
 
 	// Status 0 Open, 1 In Progress, 2 Resolved, 3 Closed
 	Status Status `json:"status"`
@@ -928,6 +995,19 @@ type User struct {
 
 	// Role customer, staff or admin
 	Role string `json:"role"`
+}
+
+// UserErasure defines model for UserErasure.
+type UserErasure struct {
+	// FilesDeleted attachments and raw mails removed
+	FilesDeleted int64 `json:"filesDeleted"`
+
+	// FilesLeft files the blob sweep removes later
+	FilesLeft int64 `json:"filesLeft"`
+
+	// ScrubPending the store's files are cleaned at the next checkpoint
+	ScrubPending bool  `json:"scrubPending"`
+	UserId       int64 `json:"userId"`
 }
 
 // Webhook defines model for Webhook.
@@ -1130,6 +1210,12 @@ type PostApiAdminUserIdApiKeyParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// PostApiAdminUserIdEraseParams defines parameters for PostApiAdminUserIdErase.
+type PostApiAdminUserIdEraseParams struct {
+	// IdempotencyKey a key of the caller's choosing (a UUID, say) that makes a retry safe: a repeat with the same key and the same request within 24 hours gets the first answer again instead of doing the change twice
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // PostApiAdminWebhookParams defines parameters for PostApiAdminWebhook.
 type PostApiAdminWebhookParams struct {
 	// IdempotencyKey a key of the caller's choosing (a UUID, say) that makes a retry safe: a repeat with the same key and the same request within 24 hours gets the first answer again instead of doing the change twice
@@ -1146,6 +1232,18 @@ type GetApiAdminWebhookIdDeliveryParams struct {
 
 // PostApiAdminWebhookIdDeliveryDeliveryIdRedeliverParams defines parameters for PostApiAdminWebhookIdDeliveryDeliveryIdRedeliver.
 type PostApiAdminWebhookIdDeliveryDeliveryIdRedeliverParams struct {
+	// IdempotencyKey a key of the caller's choosing (a UUID, say) that makes a retry safe: a repeat with the same key and the same request within 24 hours gets the first answer again instead of doing the change twice
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// PostApiStaffCannedReplyParams defines parameters for PostApiStaffCannedReply.
+type PostApiStaffCannedReplyParams struct {
+	// IdempotencyKey a key of the caller's choosing (a UUID, say) that makes a retry safe: a repeat with the same key and the same request within 24 hours gets the first answer again instead of doing the change twice
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// PutApiStaffCannedReplyIdParams defines parameters for PutApiStaffCannedReplyId.
+type PutApiStaffCannedReplyIdParams struct {
 	// IdempotencyKey a key of the caller's choosing (a UUID, say) that makes a retry safe: a repeat with the same key and the same request within 24 hours gets the first answer again instead of doing the change twice
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -1205,14 +1303,17 @@ type GetApiStaffTicketParams struct {
 	// Favourite in the caller's favourites
 	Favourite *bool `form:"favourite,omitempty" json:"favourite,omitempty"`
 
-	// Overdue deadline passed while Open or In Progress
+	// Overdue the due time passed while Open or In Progress
 	Overdue  *bool `form:"overdue,omitempty" json:"overdue,omitempty"`
 	Archived *bool `form:"archived,omitempty" json:"archived,omitempty"`
+
+	// Breached an SLA target was missed
+	Breached *bool `form:"breached,omitempty" json:"breached,omitempty"`
 
 	// Q free text: every word must occur in the subject or a message; counting stops at a cap (totalRecordsCapped)
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 
-	// Sort updated (default), created or deadline
+	// Sort updated (default), created, due or deadline (both: the due time shown, soonest first)
 	Sort *string `form:"sort,omitempty" json:"sort,omitempty"`
 
 	// Order asc or desc
@@ -1332,6 +1433,12 @@ type PutApiAdminUserIdJSONRequestBody = PutUserRequest
 
 // PostApiAdminWebhookJSONRequestBody defines body for PostApiAdminWebhook for application/json ContentType.
 type PostApiAdminWebhookJSONRequestBody = CreateWebhookRequest
+
+// PostApiStaffCannedReplyJSONRequestBody defines body for PostApiStaffCannedReply for application/json ContentType.
+type PostApiStaffCannedReplyJSONRequestBody = CannedReplyRequest
+
+// PutApiStaffCannedReplyIdJSONRequestBody defines body for PutApiStaffCannedReplyId for application/json ContentType.
+type PutApiStaffCannedReplyIdJSONRequestBody = CannedReplyRequest
 
 // PutApiStaffTicketIdAssignmentJSONRequestBody defines body for PutApiStaffTicketIdAssignment for application/json ContentType.
 type PutApiStaffTicketIdAssignmentJSONRequestBody = AssignRequest
@@ -1593,6 +1700,16 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/admin/User/{id}/ApiKey/{keyId} (the `DeleteApiAdminUserIdApiKeyKeyId` operationId).
 	DeleteApiAdminUserIdApiKeyKeyId(ctx context.Context, id int64, keyId int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PostApiAdminUserIdErase Erase a user's personal data (docs/privacy.md)
+	//
+	// Corresponds with POST /api/admin/User/{id}/Erase (the `PostApiAdminUserIdErase` operationId).
+	PostApiAdminUserIdErase(ctx context.Context, id int64, params *PostApiAdminUserIdEraseParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetApiAdminUserIdExport Export everything about a user: a zip of export.json and their files (docs/privacy.md)
+	//
+	// Corresponds with GET /api/admin/User/{id}/Export (the `GetApiAdminUserIdExport` operationId).
+	GetApiAdminUserIdExport(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetApiAdminWebhook Webhooks
 	//
 	// Corresponds with GET /api/admin/Webhook (the `GetApiAdminWebhook` operationId).
@@ -1631,6 +1748,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/openapi.json (the `GetApiOpenapiJson` operationId).
 	GetApiOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetApiStaffCannedReply Canned replies, by name
+	//
+	// Corresponds with GET /api/staff/CannedReply (the `GetApiStaffCannedReply` operationId).
+	GetApiStaffCannedReply(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostApiStaffCannedReplyWithBody Create a canned reply (audited)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+	PostApiStaffCannedReplyWithBody(ctx context.Context, params *PostApiStaffCannedReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostApiStaffCannedReply Create a canned reply (audited)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+	PostApiStaffCannedReply(ctx context.Context, params *PostApiStaffCannedReplyParams, body PostApiStaffCannedReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteApiStaffCannedReplyId Delete a canned reply (audited)
+	//
+	// Corresponds with DELETE /api/staff/CannedReply/{id} (the `DeleteApiStaffCannedReplyId` operationId).
+	DeleteApiStaffCannedReplyId(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetApiStaffCannedReplyId A canned reply
+	//
+	// Corresponds with GET /api/staff/CannedReply/{id} (the `GetApiStaffCannedReplyId` operationId).
+	GetApiStaffCannedReplyId(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutApiStaffCannedReplyIdWithBody Replace a canned reply's name, body and status (audited)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+	PutApiStaffCannedReplyIdWithBody(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutApiStaffCannedReplyId Replace a canned reply's name, body and status (audited)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+	PutApiStaffCannedReplyId(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, body PutApiStaffCannedReplyIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetApiStaffDepartment Departments
 	//
@@ -2262,6 +2422,36 @@ func (c *Client) DeleteApiAdminUserIdApiKeyKeyId(ctx context.Context, id int64, 
 	return c.Client.Do(req)
 }
 
+// PostApiAdminUserIdErase Erase a user's personal data (docs/privacy.md)
+//
+// Corresponds with POST /api/admin/User/{id}/Erase (the `PostApiAdminUserIdErase` operationId).
+func (c *Client) PostApiAdminUserIdErase(ctx context.Context, id int64, params *PostApiAdminUserIdEraseParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostApiAdminUserIdEraseRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetApiAdminUserIdExport Export everything about a user: a zip of export.json and their files (docs/privacy.md)
+//
+// Corresponds with GET /api/admin/User/{id}/Export (the `GetApiAdminUserIdExport` operationId).
+func (c *Client) GetApiAdminUserIdExport(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetApiAdminUserIdExportRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetApiAdminWebhook Webhooks
 //
 // Corresponds with GET /api/admin/Webhook (the `GetApiAdminWebhook` operationId).
@@ -2361,6 +2551,119 @@ func (c *Client) PostApiAdminWebhookIdDeliveryDeliveryIdRedeliver(ctx context.Co
 // Corresponds with GET /api/openapi.json (the `GetApiOpenapiJson` operationId).
 func (c *Client) GetApiOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetApiOpenapiJsonRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetApiStaffCannedReply Canned replies, by name
+//
+// Corresponds with GET /api/staff/CannedReply (the `GetApiStaffCannedReply` operationId).
+func (c *Client) GetApiStaffCannedReply(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetApiStaffCannedReplyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostApiStaffCannedReplyWithBody Create a canned reply (audited)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+func (c *Client) PostApiStaffCannedReplyWithBody(ctx context.Context, params *PostApiStaffCannedReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostApiStaffCannedReplyRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostApiStaffCannedReply Create a canned reply (audited)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+func (c *Client) PostApiStaffCannedReply(ctx context.Context, params *PostApiStaffCannedReplyParams, body PostApiStaffCannedReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostApiStaffCannedReplyRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteApiStaffCannedReplyId Delete a canned reply (audited)
+//
+// Corresponds with DELETE /api/staff/CannedReply/{id} (the `DeleteApiStaffCannedReplyId` operationId).
+func (c *Client) DeleteApiStaffCannedReplyId(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteApiStaffCannedReplyIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetApiStaffCannedReplyId A canned reply
+//
+// Corresponds with GET /api/staff/CannedReply/{id} (the `GetApiStaffCannedReplyId` operationId).
+func (c *Client) GetApiStaffCannedReplyId(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetApiStaffCannedReplyIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutApiStaffCannedReplyIdWithBody Replace a canned reply's name, body and status (audited)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+func (c *Client) PutApiStaffCannedReplyIdWithBody(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutApiStaffCannedReplyIdRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutApiStaffCannedReplyId Replace a canned reply's name, body and status (audited)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+func (c *Client) PutApiStaffCannedReplyId(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, body PutApiStaffCannedReplyIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutApiStaffCannedReplyIdRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4277,6 +4580,89 @@ func NewDeleteApiAdminUserIdApiKeyKeyIdRequest(server string, id int64, keyId in
 	return req, nil
 }
 
+// NewPostApiAdminUserIdEraseRequest constructs an http.Request for the PostApiAdminUserIdErase method
+func NewPostApiAdminUserIdEraseRequest(server string, id int64, params *PostApiAdminUserIdEraseParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/admin/User/%s/Erase", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetApiAdminUserIdExportRequest constructs an http.Request for the GetApiAdminUserIdExport method
+func NewGetApiAdminUserIdExportRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/admin/User/%s/Export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetApiAdminWebhookRequest constructs an http.Request for the GetApiAdminWebhook method
 func NewGetApiAdminWebhookRequest(server string) (*http.Request, error) {
 	var err error
@@ -4544,6 +4930,218 @@ func NewGetApiOpenapiJsonRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetApiStaffCannedReplyRequest constructs an http.Request for the GetApiStaffCannedReply method
+func NewGetApiStaffCannedReplyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/staff/CannedReply")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostApiStaffCannedReplyRequest calls the generic PostApiStaffCannedReply builder with application/json body
+func NewPostApiStaffCannedReplyRequest(server string, params *PostApiStaffCannedReplyParams, body PostApiStaffCannedReplyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostApiStaffCannedReplyRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostApiStaffCannedReplyRequestWithBody constructs an http.Request for the PostApiStaffCannedReply method, with any body, and a specified content type
+func NewPostApiStaffCannedReplyRequestWithBody(server string, params *PostApiStaffCannedReplyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/staff/CannedReply")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteApiStaffCannedReplyIdRequest constructs an http.Request for the DeleteApiStaffCannedReplyId method
+func NewDeleteApiStaffCannedReplyIdRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/staff/CannedReply/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetApiStaffCannedReplyIdRequest constructs an http.Request for the GetApiStaffCannedReplyId method
+func NewGetApiStaffCannedReplyIdRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/staff/CannedReply/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutApiStaffCannedReplyIdRequest calls the generic PutApiStaffCannedReplyId builder with application/json body
+func NewPutApiStaffCannedReplyIdRequest(server string, id int64, params *PutApiStaffCannedReplyIdParams, body PutApiStaffCannedReplyIdJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutApiStaffCannedReplyIdRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPutApiStaffCannedReplyIdRequestWithBody constructs an http.Request for the PutApiStaffCannedReplyId method, with any body, and a specified content type
+func NewPutApiStaffCannedReplyIdRequestWithBody(server string, id int64, params *PutApiStaffCannedReplyIdParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/staff/CannedReply/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4949,6 +5547,18 @@ func NewGetApiStaffTicketRequest(server string, params *GetApiStaffTicketParams)
 		if params.Archived != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "archived", *params.Archived, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Breached != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "breached", *params.Breached, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6347,6 +6957,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/admin/User/{id}/ApiKey/{keyId} (the `DeleteApiAdminUserIdApiKeyKeyId` operationId).
 	DeleteApiAdminUserIdApiKeyKeyIdWithResponse(ctx context.Context, id int64, keyId int64, reqEditors ...RequestEditorFn) (*DeleteApiAdminUserIdApiKeyKeyIdResponse, error)
 
+	// PostApiAdminUserIdEraseWithResponse Erase a user's personal data (docs/privacy.md)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/admin/User/{id}/Erase (the `PostApiAdminUserIdErase` operationId).
+	PostApiAdminUserIdEraseWithResponse(ctx context.Context, id int64, params *PostApiAdminUserIdEraseParams, reqEditors ...RequestEditorFn) (*PostApiAdminUserIdEraseResponse, error)
+
+	// GetApiAdminUserIdExportWithResponse Export everything about a user: a zip of export.json and their files (docs/privacy.md)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/admin/User/{id}/Export (the `GetApiAdminUserIdExport` operationId).
+	GetApiAdminUserIdExportWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetApiAdminUserIdExportResponse, error)
+
 	// GetApiAdminWebhookWithResponse Webhooks
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6395,6 +7019,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/openapi.json (the `GetApiOpenapiJson` operationId).
 	GetApiOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetApiOpenapiJsonResponse, error)
+
+	// GetApiStaffCannedReplyWithResponse Canned replies, by name
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/staff/CannedReply (the `GetApiStaffCannedReply` operationId).
+	GetApiStaffCannedReplyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetApiStaffCannedReplyResponse, error)
+
+	// PostApiStaffCannedReplyWithBodyWithResponse Create a canned reply (audited)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+	PostApiStaffCannedReplyWithBodyWithResponse(ctx context.Context, params *PostApiStaffCannedReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApiStaffCannedReplyResponse, error)
+
+	// PostApiStaffCannedReplyWithResponse Create a canned reply (audited)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+	PostApiStaffCannedReplyWithResponse(ctx context.Context, params *PostApiStaffCannedReplyParams, body PostApiStaffCannedReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApiStaffCannedReplyResponse, error)
+
+	// DeleteApiStaffCannedReplyIdWithResponse Delete a canned reply (audited)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/staff/CannedReply/{id} (the `DeleteApiStaffCannedReplyId` operationId).
+	DeleteApiStaffCannedReplyIdWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteApiStaffCannedReplyIdResponse, error)
+
+	// GetApiStaffCannedReplyIdWithResponse A canned reply
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/staff/CannedReply/{id} (the `GetApiStaffCannedReplyId` operationId).
+	GetApiStaffCannedReplyIdWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetApiStaffCannedReplyIdResponse, error)
+
+	// PutApiStaffCannedReplyIdWithBodyWithResponse Replace a canned reply's name, body and status (audited)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+	PutApiStaffCannedReplyIdWithBodyWithResponse(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutApiStaffCannedReplyIdResponse, error)
+
+	// PutApiStaffCannedReplyIdWithResponse Replace a canned reply's name, body and status (audited)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+	PutApiStaffCannedReplyIdWithResponse(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, body PutApiStaffCannedReplyIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PutApiStaffCannedReplyIdResponse, error)
 
 	// GetApiStaffDepartmentWithResponse Departments
 	//
@@ -8624,6 +9297,168 @@ func (r DeleteApiAdminUserIdApiKeyKeyIdResponse) ContentType() string {
 	return ""
 }
 
+// PostApiAdminUserIdEraseResponse200Headers the declared response headers of an HTTP 200 response for PostApiAdminUserIdErase
+type PostApiAdminUserIdEraseResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// PostApiAdminUserIdEraseResponse4XXHeaders the declared response headers of an HTTP 4XX response for PostApiAdminUserIdErase
+type PostApiAdminUserIdEraseResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type PostApiAdminUserIdEraseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data         UserErasure `json:"data"`
+		Message      string      `json:"message"`
+		PageNumber   int64       `json:"pageNumber"`
+		PageSize     int64       `json:"pageSize"`
+		Succeeded    bool        `json:"succeeded"`
+		TotalPages   int64       `json:"totalPages"`
+		TotalRecords int64       `json:"totalRecords"`
+
+		// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+		TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+	}
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorEnvelope
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorEnvelope
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PostApiAdminUserIdEraseResponse200Headers
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *PostApiAdminUserIdEraseResponse4XXHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostApiAdminUserIdEraseResponse) GetJSON200() *struct {
+	Data         UserErasure `json:"data"`
+	Message      string      `json:"message"`
+	PageNumber   int64       `json:"pageNumber"`
+	PageSize     int64       `json:"pageSize"`
+	Succeeded    bool        `json:"succeeded"`
+	TotalPages   int64       `json:"totalPages"`
+	TotalRecords int64       `json:"totalRecords"`
+
+	// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+	TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PostApiAdminUserIdEraseResponse) GetJSON409() *ErrorEnvelope {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PostApiAdminUserIdEraseResponse) GetJSON422() *ErrorEnvelope {
+	return r.JSON422
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r PostApiAdminUserIdEraseResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r PostApiAdminUserIdEraseResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostApiAdminUserIdEraseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostApiAdminUserIdEraseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostApiAdminUserIdEraseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostApiAdminUserIdEraseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetApiAdminUserIdExportResponse4XXHeaders the declared response headers of an HTTP 4XX response for GetApiAdminUserIdExport
+type GetApiAdminUserIdExportResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type GetApiAdminUserIdExportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *GetApiAdminUserIdExportResponse4XXHeaders
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r GetApiAdminUserIdExportResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r GetApiAdminUserIdExportResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetApiAdminUserIdExportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetApiAdminUserIdExportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetApiAdminUserIdExportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetApiAdminUserIdExportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetApiAdminWebhookResponse4XXHeaders the declared response headers of an HTTP 4XX response for GetApiAdminWebhook
 type GetApiAdminWebhookResponse4XXHeaders struct {
 	RetryAfter      *int
@@ -9150,6 +9985,475 @@ func (r GetApiOpenapiJsonResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetApiOpenapiJsonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetApiStaffCannedReplyResponse4XXHeaders the declared response headers of an HTTP 4XX response for GetApiStaffCannedReply
+type GetApiStaffCannedReplyResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type GetApiStaffCannedReplyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data         []CannedReply `json:"data"`
+		Message      string        `json:"message"`
+		PageNumber   int64         `json:"pageNumber"`
+		PageSize     int64         `json:"pageSize"`
+		Succeeded    bool          `json:"succeeded"`
+		TotalPages   int64         `json:"totalPages"`
+		TotalRecords int64         `json:"totalRecords"`
+
+		// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+		TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+	}
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *GetApiStaffCannedReplyResponse4XXHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetApiStaffCannedReplyResponse) GetJSON200() *struct {
+	Data         []CannedReply `json:"data"`
+	Message      string        `json:"message"`
+	PageNumber   int64         `json:"pageNumber"`
+	PageSize     int64         `json:"pageSize"`
+	Succeeded    bool          `json:"succeeded"`
+	TotalPages   int64         `json:"totalPages"`
+	TotalRecords int64         `json:"totalRecords"`
+
+	// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+	TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r GetApiStaffCannedReplyResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r GetApiStaffCannedReplyResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetApiStaffCannedReplyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetApiStaffCannedReplyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetApiStaffCannedReplyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetApiStaffCannedReplyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostApiStaffCannedReplyResponse201Headers the declared response headers of an HTTP 201 response for PostApiStaffCannedReply
+type PostApiStaffCannedReplyResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// PostApiStaffCannedReplyResponse4XXHeaders the declared response headers of an HTTP 4XX response for PostApiStaffCannedReply
+type PostApiStaffCannedReplyResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type PostApiStaffCannedReplyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		Data         CannedReply `json:"data"`
+		Message      string      `json:"message"`
+		PageNumber   int64       `json:"pageNumber"`
+		PageSize     int64       `json:"pageSize"`
+		Succeeded    bool        `json:"succeeded"`
+		TotalPages   int64       `json:"totalPages"`
+		TotalRecords int64       `json:"totalRecords"`
+
+		// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+		TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+	}
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorEnvelope
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorEnvelope
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PostApiStaffCannedReplyResponse201Headers
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *PostApiStaffCannedReplyResponse4XXHeaders
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostApiStaffCannedReplyResponse) GetJSON201() *struct {
+	Data         CannedReply `json:"data"`
+	Message      string      `json:"message"`
+	PageNumber   int64       `json:"pageNumber"`
+	PageSize     int64       `json:"pageSize"`
+	Succeeded    bool        `json:"succeeded"`
+	TotalPages   int64       `json:"totalPages"`
+	TotalRecords int64       `json:"totalRecords"`
+
+	// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+	TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+} {
+	return r.JSON201
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PostApiStaffCannedReplyResponse) GetJSON409() *ErrorEnvelope {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PostApiStaffCannedReplyResponse) GetJSON422() *ErrorEnvelope {
+	return r.JSON422
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r PostApiStaffCannedReplyResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r PostApiStaffCannedReplyResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostApiStaffCannedReplyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostApiStaffCannedReplyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostApiStaffCannedReplyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostApiStaffCannedReplyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteApiStaffCannedReplyIdResponse4XXHeaders the declared response headers of an HTTP 4XX response for DeleteApiStaffCannedReplyId
+type DeleteApiStaffCannedReplyIdResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type DeleteApiStaffCannedReplyIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		// Data null: nothing to answer
+		Data         *map[string]interface{} `json:"data"`
+		Message      string                  `json:"message"`
+		PageNumber   int64                   `json:"pageNumber"`
+		PageSize     int64                   `json:"pageSize"`
+		Succeeded    bool                    `json:"succeeded"`
+		TotalPages   int64                   `json:"totalPages"`
+		TotalRecords int64                   `json:"totalRecords"`
+
+		// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+		TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+	}
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *DeleteApiStaffCannedReplyIdResponse4XXHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteApiStaffCannedReplyIdResponse) GetJSON200() *struct {
+	// Data null: nothing to answer
+	Data         *map[string]interface{} `json:"data"`
+	Message      string                  `json:"message"`
+	PageNumber   int64                   `json:"pageNumber"`
+	PageSize     int64                   `json:"pageSize"`
+	Succeeded    bool                    `json:"succeeded"`
+	TotalPages   int64                   `json:"totalPages"`
+	TotalRecords int64                   `json:"totalRecords"`
+
+	// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+	TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r DeleteApiStaffCannedReplyIdResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r DeleteApiStaffCannedReplyIdResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteApiStaffCannedReplyIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteApiStaffCannedReplyIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteApiStaffCannedReplyIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteApiStaffCannedReplyIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetApiStaffCannedReplyIdResponse4XXHeaders the declared response headers of an HTTP 4XX response for GetApiStaffCannedReplyId
+type GetApiStaffCannedReplyIdResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type GetApiStaffCannedReplyIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data         CannedReply `json:"data"`
+		Message      string      `json:"message"`
+		PageNumber   int64       `json:"pageNumber"`
+		PageSize     int64       `json:"pageSize"`
+		Succeeded    bool        `json:"succeeded"`
+		TotalPages   int64       `json:"totalPages"`
+		TotalRecords int64       `json:"totalRecords"`
+
+		// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+		TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+	}
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *GetApiStaffCannedReplyIdResponse4XXHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetApiStaffCannedReplyIdResponse) GetJSON200() *struct {
+	Data         CannedReply `json:"data"`
+	Message      string      `json:"message"`
+	PageNumber   int64       `json:"pageNumber"`
+	PageSize     int64       `json:"pageSize"`
+	Succeeded    bool        `json:"succeeded"`
+	TotalPages   int64       `json:"totalPages"`
+	TotalRecords int64       `json:"totalRecords"`
+
+	// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+	TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r GetApiStaffCannedReplyIdResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r GetApiStaffCannedReplyIdResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetApiStaffCannedReplyIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetApiStaffCannedReplyIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetApiStaffCannedReplyIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetApiStaffCannedReplyIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutApiStaffCannedReplyIdResponse200Headers the declared response headers of an HTTP 200 response for PutApiStaffCannedReplyId
+type PutApiStaffCannedReplyIdResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// PutApiStaffCannedReplyIdResponse4XXHeaders the declared response headers of an HTTP 4XX response for PutApiStaffCannedReplyId
+type PutApiStaffCannedReplyIdResponse4XXHeaders struct {
+	RetryAfter      *int
+	WWWAuthenticate *string
+}
+
+type PutApiStaffCannedReplyIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data         CannedReply `json:"data"`
+		Message      string      `json:"message"`
+		PageNumber   int64       `json:"pageNumber"`
+		PageSize     int64       `json:"pageSize"`
+		Succeeded    bool        `json:"succeeded"`
+		TotalPages   int64       `json:"totalPages"`
+		TotalRecords int64       `json:"totalRecords"`
+
+		// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+		TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+	}
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorEnvelope
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorEnvelope
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *ErrorEnvelope
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ErrorEnvelope
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutApiStaffCannedReplyIdResponse200Headers
+	// Headers4XX the parsed response headers for an HTTP 4XX response
+	Headers4XX *PutApiStaffCannedReplyIdResponse4XXHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutApiStaffCannedReplyIdResponse) GetJSON200() *struct {
+	Data         CannedReply `json:"data"`
+	Message      string      `json:"message"`
+	PageNumber   int64       `json:"pageNumber"`
+	PageSize     int64       `json:"pageSize"`
+	Succeeded    bool        `json:"succeeded"`
+	TotalPages   int64       `json:"totalPages"`
+	TotalRecords int64       `json:"totalRecords"`
+
+	// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+	TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PutApiStaffCannedReplyIdResponse) GetJSON409() *ErrorEnvelope {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PutApiStaffCannedReplyIdResponse) GetJSON422() *ErrorEnvelope {
+	return r.JSON422
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r PutApiStaffCannedReplyIdResponse) GetJSON4XX() *ErrorEnvelope {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r PutApiStaffCannedReplyIdResponse) GetJSON5XX() *ErrorEnvelope {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PutApiStaffCannedReplyIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutApiStaffCannedReplyIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutApiStaffCannedReplyIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutApiStaffCannedReplyIdResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11956,6 +13260,32 @@ func (c *ClientWithResponses) DeleteApiAdminUserIdApiKeyKeyIdWithResponse(ctx co
 	return ParseDeleteApiAdminUserIdApiKeyKeyIdResponse(rsp)
 }
 
+// PostApiAdminUserIdEraseWithResponse Erase a user's personal data (docs/privacy.md)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/admin/User/{id}/Erase (the `PostApiAdminUserIdErase` operationId).
+func (c *ClientWithResponses) PostApiAdminUserIdEraseWithResponse(ctx context.Context, id int64, params *PostApiAdminUserIdEraseParams, reqEditors ...RequestEditorFn) (*PostApiAdminUserIdEraseResponse, error) {
+	rsp, err := c.PostApiAdminUserIdErase(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostApiAdminUserIdEraseResponse(rsp)
+}
+
+// GetApiAdminUserIdExportWithResponse Export everything about a user: a zip of export.json and their files (docs/privacy.md)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/admin/User/{id}/Export (the `GetApiAdminUserIdExport` operationId).
+func (c *ClientWithResponses) GetApiAdminUserIdExportWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetApiAdminUserIdExportResponse, error) {
+	rsp, err := c.GetApiAdminUserIdExport(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetApiAdminUserIdExportResponse(rsp)
+}
+
 // GetApiAdminWebhookWithResponse Webhooks
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12045,6 +13375,97 @@ func (c *ClientWithResponses) GetApiOpenapiJsonWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetApiOpenapiJsonResponse(rsp)
+}
+
+// GetApiStaffCannedReplyWithResponse Canned replies, by name
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/staff/CannedReply (the `GetApiStaffCannedReply` operationId).
+func (c *ClientWithResponses) GetApiStaffCannedReplyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetApiStaffCannedReplyResponse, error) {
+	rsp, err := c.GetApiStaffCannedReply(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetApiStaffCannedReplyResponse(rsp)
+}
+
+// PostApiStaffCannedReplyWithBodyWithResponse Create a canned reply (audited)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+func (c *ClientWithResponses) PostApiStaffCannedReplyWithBodyWithResponse(ctx context.Context, params *PostApiStaffCannedReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApiStaffCannedReplyResponse, error) {
+	rsp, err := c.PostApiStaffCannedReplyWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostApiStaffCannedReplyResponse(rsp)
+}
+
+// PostApiStaffCannedReplyWithResponse Create a canned reply (audited)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/staff/CannedReply (the `PostApiStaffCannedReply` operationId).
+func (c *ClientWithResponses) PostApiStaffCannedReplyWithResponse(ctx context.Context, params *PostApiStaffCannedReplyParams, body PostApiStaffCannedReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApiStaffCannedReplyResponse, error) {
+	rsp, err := c.PostApiStaffCannedReply(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostApiStaffCannedReplyResponse(rsp)
+}
+
+// DeleteApiStaffCannedReplyIdWithResponse Delete a canned reply (audited)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/staff/CannedReply/{id} (the `DeleteApiStaffCannedReplyId` operationId).
+func (c *ClientWithResponses) DeleteApiStaffCannedReplyIdWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteApiStaffCannedReplyIdResponse, error) {
+	rsp, err := c.DeleteApiStaffCannedReplyId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteApiStaffCannedReplyIdResponse(rsp)
+}
+
+// GetApiStaffCannedReplyIdWithResponse A canned reply
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/staff/CannedReply/{id} (the `GetApiStaffCannedReplyId` operationId).
+func (c *ClientWithResponses) GetApiStaffCannedReplyIdWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetApiStaffCannedReplyIdResponse, error) {
+	rsp, err := c.GetApiStaffCannedReplyId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetApiStaffCannedReplyIdResponse(rsp)
+}
+
+// PutApiStaffCannedReplyIdWithBodyWithResponse Replace a canned reply's name, body and status (audited)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+func (c *ClientWithResponses) PutApiStaffCannedReplyIdWithBodyWithResponse(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutApiStaffCannedReplyIdResponse, error) {
+	rsp, err := c.PutApiStaffCannedReplyIdWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutApiStaffCannedReplyIdResponse(rsp)
+}
+
+// PutApiStaffCannedReplyIdWithResponse Replace a canned reply's name, body and status (audited)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/staff/CannedReply/{id} (the `PutApiStaffCannedReplyId` operationId).
+func (c *ClientWithResponses) PutApiStaffCannedReplyIdWithResponse(ctx context.Context, id int64, params *PutApiStaffCannedReplyIdParams, body PutApiStaffCannedReplyIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PutApiStaffCannedReplyIdResponse, error) {
+	rsp, err := c.PutApiStaffCannedReplyId(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutApiStaffCannedReplyIdResponse(rsp)
 }
 
 // GetApiStaffDepartmentWithResponse Departments
@@ -14227,6 +15648,154 @@ func ParseDeleteApiAdminUserIdApiKeyKeyIdResponse(rsp *http.Response) (*DeleteAp
 	return response, nil
 }
 
+// ParsePostApiAdminUserIdEraseResponse parses an HTTP response from a PostApiAdminUserIdEraseWithResponse call
+func ParsePostApiAdminUserIdEraseResponse(rsp *http.Response) (*PostApiAdminUserIdEraseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostApiAdminUserIdEraseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data         UserErasure `json:"data"`
+			Message      string      `json:"message"`
+			PageNumber   int64       `json:"pageNumber"`
+			PageSize     int64       `json:"pageSize"`
+			Succeeded    bool        `json:"succeeded"`
+			TotalPages   int64       `json:"totalPages"`
+			TotalRecords int64       `json:"totalRecords"`
+
+			// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+			TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PostApiAdminUserIdEraseResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode/100 == 4:
+		var headers PostApiAdminUserIdEraseResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetApiAdminUserIdExportResponse parses an HTTP response from a GetApiAdminUserIdExportWithResponse call
+func ParseGetApiAdminUserIdExportResponse(rsp *http.Response) (*GetApiAdminUserIdExportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetApiAdminUserIdExportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode/100 == 4:
+		var headers GetApiAdminUserIdExportResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetApiAdminWebhookResponse parses an HTTP response from a GetApiAdminWebhookWithResponse call
 func ParseGetApiAdminWebhookResponse(rsp *http.Response) (*GetApiAdminWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14671,6 +16240,410 @@ func ParseGetApiOpenapiJsonResponse(rsp *http.Response) (*GetApiOpenapiJsonRespo
 	switch {
 	case rsp.StatusCode/100 == 4:
 		var headers GetApiOpenapiJsonResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetApiStaffCannedReplyResponse parses an HTTP response from a GetApiStaffCannedReplyWithResponse call
+func ParseGetApiStaffCannedReplyResponse(rsp *http.Response) (*GetApiStaffCannedReplyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetApiStaffCannedReplyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data         []CannedReply `json:"data"`
+			Message      string        `json:"message"`
+			PageNumber   int64         `json:"pageNumber"`
+			PageSize     int64         `json:"pageSize"`
+			Succeeded    bool          `json:"succeeded"`
+			TotalPages   int64         `json:"totalPages"`
+			TotalRecords int64         `json:"totalRecords"`
+
+			// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+			TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode/100 == 4:
+		var headers GetApiStaffCannedReplyResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostApiStaffCannedReplyResponse parses an HTTP response from a PostApiStaffCannedReplyWithResponse call
+func ParsePostApiStaffCannedReplyResponse(rsp *http.Response) (*PostApiStaffCannedReplyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostApiStaffCannedReplyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			Data         CannedReply `json:"data"`
+			Message      string      `json:"message"`
+			PageNumber   int64       `json:"pageNumber"`
+			PageSize     int64       `json:"pageSize"`
+			Succeeded    bool        `json:"succeeded"`
+			TotalPages   int64       `json:"totalPages"`
+			TotalRecords int64       `json:"totalRecords"`
+
+			// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+			TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers PostApiStaffCannedReplyResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode/100 == 4:
+		var headers PostApiStaffCannedReplyResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteApiStaffCannedReplyIdResponse parses an HTTP response from a DeleteApiStaffCannedReplyIdWithResponse call
+func ParseDeleteApiStaffCannedReplyIdResponse(rsp *http.Response) (*DeleteApiStaffCannedReplyIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteApiStaffCannedReplyIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			// Data null: nothing to answer
+			Data         *map[string]interface{} `json:"data"`
+			Message      string                  `json:"message"`
+			PageNumber   int64                   `json:"pageNumber"`
+			PageSize     int64                   `json:"pageSize"`
+			Succeeded    bool                    `json:"succeeded"`
+			TotalPages   int64                   `json:"totalPages"`
+			TotalRecords int64                   `json:"totalRecords"`
+
+			// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+			TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode/100 == 4:
+		var headers DeleteApiStaffCannedReplyIdResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetApiStaffCannedReplyIdResponse parses an HTTP response from a GetApiStaffCannedReplyIdWithResponse call
+func ParseGetApiStaffCannedReplyIdResponse(rsp *http.Response) (*GetApiStaffCannedReplyIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetApiStaffCannedReplyIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data         CannedReply `json:"data"`
+			Message      string      `json:"message"`
+			PageNumber   int64       `json:"pageNumber"`
+			PageSize     int64       `json:"pageSize"`
+			Succeeded    bool        `json:"succeeded"`
+			TotalPages   int64       `json:"totalPages"`
+			TotalRecords int64       `json:"totalRecords"`
+
+			// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+			TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode/100 == 4:
+		var headers GetApiStaffCannedReplyIdResponse4XXHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers4XX = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutApiStaffCannedReplyIdResponse parses an HTTP response from a PutApiStaffCannedReplyIdWithResponse call
+func ParsePutApiStaffCannedReplyIdResponse(rsp *http.Response) (*PutApiStaffCannedReplyIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutApiStaffCannedReplyIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data         CannedReply `json:"data"`
+			Message      string      `json:"message"`
+			PageNumber   int64       `json:"pageNumber"`
+			PageSize     int64       `json:"pageSize"`
+			Succeeded    bool        `json:"succeeded"`
+			TotalPages   int64       `json:"totalPages"`
+			TotalRecords int64       `json:"totalRecords"`
+
+			// TotalRecordsCapped present, true, only when a staff search stopped counting: totalRecords tickets match and more may; pages end at totalPages
+			TotalRecordsCapped *bool `json:"totalRecordsCapped,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutApiStaffCannedReplyIdResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode/100 == 4:
+		var headers PutApiStaffCannedReplyIdResponse4XXHeaders
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
