@@ -48,13 +48,19 @@ func (db *DB) NotificationByRef(ctx context.Context, ref string) (*core.Notifica
 	return &n, nil
 }
 
+// noticeLock is the first key of the advisory locks of Reject's daily notice count (the
+// second is the recipient's hash).
+const noticeLock = 0x68646e74 // "hdnt"
+
 // Reject records an inbound message that changed nothing (a rejected one with its
 // inbound.rejected change) and, when notice is set and its recipient got fewer than perDay
 // notices in the last 24 hours, queues it — all in one transaction. Returns ECONFLICT if
 // the message was recorded before.
 //
-// The count and the insert run at SERIALIZABLE, so two nodes rejecting mail from one
-// sender at once cannot both see room for the last notice of the day.
+// The count and the insert run under a transaction-scoped advisory lock of the recipient:
+// writes run at READ COMMITTED, where two rejections of one sender's mail at once (two
+// workers, two nodes) would both count the notices before either queued one, and both
+// queue the last of the day. The second waits for the first's commit and then counts it.
 func (db *DB) Reject(ctx context.Context, r core.InboundRecord, notice *core.Notification, perDay int) error {
 	// Write, not serial alone: it wakes the dispatcher when the notice is queued.
 	return db.Write(ctx, func(tx core.Tx) error {
@@ -70,7 +76,12 @@ func (db *DB) Reject(ctx context.Context, r core.InboundRecord, notice *core.Not
 		if notice == nil {
 			return nil
 		}
+		if _, err := w.tx.Exec(w.ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, noticeLock, notice.Recipient); err != nil {
+			return fmt.Errorf("lock notices to %s: %w", notice.Recipient, err)
+		}
 		var sent int
+		// A statement after the lock: READ COMMITTED gives it a snapshot with the commit of
+		// whoever held it.
 		err := w.tx.QueryRow(w.ctx, `SELECT count(*) FROM notifications WHERE event = 'notice' AND recipient = $1 AND created_at > $2`,
 			notice.Recipient, bound(r.At.Add(-24*time.Hour))).Scan(&sent)
 		if err != nil {

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,6 +76,41 @@ func runInbound(t *testing.T, open Opener) {
 		rec, err := d.store.Inbound(ctx, core.ChannelEmail, src.Key)
 		if err != nil || rec.Result != core.InboundTicket || rec.TicketID != tk.ID || rec.MessageID == 0 || rec.RawHash != "cd34" {
 			t.Errorf("record %+v, %v; want ticket %d with its message and raw mail", rec, err, tk.ID)
+		}
+	})
+
+	t.Run("RejectsAtOnceQueueOneNotice", func(t *testing.T) {
+		// Mail from one unknown sender rejected by several workers (or nodes) at once: the
+		// day's one notice is queued once, not once per rejection that counted none yet.
+		d := newDesk(t, open, core.Options{})
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Go(func() {
+				errs <- d.store.Reject(ctx, core.InboundRecord{Channel: core.ChannelEmail, Key: fmt.Sprintf("<burst%d@example.com>", i),
+					Result: core.InboundRejected, Sender: "burst@example.com", Reason: "unknown sender", At: epoch},
+					&core.Notification{Kind: core.NotifyNotice, Channel: core.ChannelEmail, Recipient: "burst@example.com", Detail: "Unknown."}, 1)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		pending, err := d.store.Notifications(ctx, core.NotificationPending, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, p := range pending {
+			if p.Recipient == "burst@example.com" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d notices queued for 8 rejections at once, want 1", n)
 		}
 	})
 
