@@ -26,10 +26,24 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var data any
+	var data map[string]any
 	if s.opts.Leases != nil {
 		// Which singleton jobs this node runs, for an operator looking at several nodes.
 		data = map[string]any{"leases": s.opts.Leases()}
+	}
+	if s.opts.ReadyData != nil {
+		// What the channels' far ends are doing (Telegram throttling the bot): reported,
+		// not a reason to be unready — the desk holds the work until they come back.
+		if data == nil {
+			data = map[string]any{}
+		}
+		for k, v := range s.opts.ReadyData() {
+			data[k] = v
+		}
+	}
+	if data == nil {
+		s.respond(w, r, http.StatusOK, "ready", nil)
+		return
 	}
 	s.respond(w, r, http.StatusOK, "ready", data)
 }

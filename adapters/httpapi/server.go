@@ -38,6 +38,9 @@ type Options struct {
 	// Leases, when set, lists the leases this node holds (the singleton jobs it runs, such
 	// as "imap:INBOX"); /readyz answers them in its data.
 	Leases func() []string
+	// ReadyData, when set, adds to /readyz's data what the channels report, such as
+	// {"telegram": {"state": "throttled", …}}.
+	ReadyData func() map[string]any
 	// MaxBodyBytes limits every request body. 0 means DefaultMaxBodyBytes, raised if need
 	// be to the attachment limit plus room for the form around the file.
 	MaxBodyBytes int64

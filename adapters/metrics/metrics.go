@@ -53,6 +53,7 @@ type Metrics struct {
 	connected           *prometheus.GaugeVec
 	leaseHeld           *prometheus.GaugeVec
 	slaBreaches         *prometheus.CounterVec
+	telegramAPIState    *prometheus.GaugeVec
 
 	outboxOnce  sync.Once
 	outboxDepth atomic.Pointer[func() float64]
@@ -98,11 +99,12 @@ func New() *Metrics {
 		}, []string{"lease"}),
 	}
 	m.slaBreaches = newSLABreaches()
+	m.telegramAPIState = newTelegramAPIState()
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpDuration, m.ticketsCreated, m.inboundMails, m.notificationsFailed, m.connected, m.leaseHeld,
-		m.slaBreaches,
+		m.slaBreaches, m.telegramAPIState,
 	)
 	// Known label values start at zero so that rate() works from the first scrape.
 	for _, ch := range []core.Channel{core.ChannelAPI, core.ChannelEmail, core.ChannelTelegram} {

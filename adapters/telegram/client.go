@@ -32,6 +32,8 @@ type client struct {
 	http *http.Client
 	// secrets are the forms the token can take in an error text: as given and escaped.
 	secrets []string
+	// health follows the answers (nil: not followed).
+	health *health
 }
 
 func newClient(apiURL, token string, base *http.Client, lifetime context.Context) (*client, error) {
@@ -155,7 +157,31 @@ func (c *client) call(method string, payload map[string]any, out any) error {
 		payload = map[string]any{} // the emulator's JSON parser refuses "null"
 	}
 	data, err := c.bot.Raw(method, payload)
-	if err = c.scrub(err); err != nil {
+	err = c.callError(data, c.scrub(err))
+	if c.health != nil {
+		c.health.observe(err)
+	}
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	var resp struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return fmt.Errorf("decode %s result: %w", method, c.scrub(err))
+	}
+	if err := json.Unmarshal(resp.Result, out); err != nil {
+		return fmt.Errorf("decode %s result: %w", method, c.scrub(err))
+	}
+	return nil
+}
+
+// callError is the *apiError of a refused call (nil when err is).
+func (c *client) callError(data []byte, err error) error {
+	if err != nil {
 		var resp struct {
 			Code        int    `json:"error_code"`
 			Description string `json:"description"`
@@ -170,18 +196,6 @@ func (c *client) call(method string, payload map[string]any, out any) error {
 		}
 		// A proxy in front of the API may echo the request line in its description.
 		return &apiError{Code: resp.Code, Description: c.redact(resp.Description), RetryAfter: time.Duration(resp.Parameters.RetryAfter) * time.Second, err: err}
-	}
-	if out == nil {
-		return nil
-	}
-	var resp struct {
-		Result json.RawMessage `json:"result"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		return fmt.Errorf("decode %s result: %w", method, c.scrub(err))
-	}
-	if err := json.Unmarshal(resp.Result, out); err != nil {
-		return fmt.Errorf("decode %s result: %w", method, c.scrub(err))
 	}
 	return nil
 }

@@ -62,6 +62,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// OnState, when set, is told whether polling works (metrics and readiness).
 	OnState func(connected bool)
+	// OnAPIState, when set, is told each time the Bot API's state changes (ok, throttled,
+	// failing), from the answers to every call: the poller's and the sends'.
+	OnAPIState func(APIState)
 }
 
 // Defaults of Options.
@@ -129,10 +132,14 @@ func New(svc *core.Service, pipe *gateway.Pipeline, store Store, opts Options) (
 		stop()
 		return nil, err
 	}
+	c.health = newHealth(opts.OnAPIState)
 	g := &Bot{svc: svc, pipe: pipe, store: store, opts: opts, log: log, c: c, lifetime: lifetime, stop: stop}
 	g.sender = &Sender{c: c, store: store, pace: newPacer(opts.Pace), log: log}
 	return g, nil
 }
+
+// APIState is what the bot last heard from the Bot API (/readyz).
+func (g *Bot) APIState() APIState { return g.c.health.state() }
 
 // Sender returns the gateway's Sender for the outbox dispatcher.
 func (g *Bot) Sender() *Sender { return g.sender }

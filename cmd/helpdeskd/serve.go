@@ -17,6 +17,7 @@ import (
 	"github.com/helpdeskd/helpdeskd/adapters/httpapi"
 	"github.com/helpdeskd/helpdeskd/adapters/imap"
 	"github.com/helpdeskd/helpdeskd/adapters/metrics"
+	"github.com/helpdeskd/helpdeskd/adapters/telegram"
 	"github.com/helpdeskd/helpdeskd/adapters/webhook"
 	"github.com/helpdeskd/helpdeskd/config"
 	"github.com/helpdeskd/helpdeskd/core"
@@ -35,6 +36,8 @@ type Main struct {
 	Dispatcher *gateway.Dispatcher
 	// Webhooks delivers the change log to the panels' webhooks.
 	Webhooks *webhook.Dispatcher
+	// telegram is the bot when Telegram is enabled (its API's state for /readyz).
+	telegram *telegram.Bot
 	// Poller reads the support mailbox when email is enabled.
 	Poller *imap.Poller
 	// LookupTXT answers the DNS queries of DKIM verification (email.verify_dkim); nil means
@@ -152,6 +155,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Metrics:      m.Metrics,
 		Ready:        db.Ping,
 		Leases:       m.leases.list,
+		ReadyData:    m.readyData,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TelegramBot:  cfg.Telegram.BotUsername,
 		LinkTelegram: m.linkTelegram(),

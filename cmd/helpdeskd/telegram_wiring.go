@@ -33,10 +33,12 @@ func (m *Main) openTelegram(ctx context.Context) error {
 		DefaultLanguage: m.Config.Notify.DefaultLanguage,
 		Logger:          m.Logger.With("part", "telegram"),
 		OnState:         func(up bool) { m.Metrics.SetConnected("telegram", up) },
+		OnAPIState:      m.telegramAPIState,
 	})
 	if err != nil {
 		return err
 	}
+	m.telegram = g
 	m.Senders[core.ChannelTelegram] = g.Sender()
 	m.parts = append(m.parts, m.singleton("telegram", g.Run))
 	m.closers = append(m.closers, g.Close)
@@ -51,4 +53,36 @@ func (m *Main) linkTelegram() func(ctx context.Context, u *core.User) (string, t
 	return func(ctx context.Context, u *core.User) (string, time.Time, error) {
 		return m.Service.CreateTelegramLink(ctx, core.Actor{User: u, Channel: core.ChannelAPI})
 	}
+}
+
+// telegramAPIState reports a change of the Bot API's state: the metric, and a log line an
+// operator can find ("Telegram is throttling the bot until …").
+func (m *Main) telegramAPIState(st telegram.APIState) {
+	m.Metrics.SetTelegramAPIState(st.State)
+	log := m.Logger.With("part", "telegram")
+	switch st.State {
+	case telegram.APIThrottled:
+		log.Warn("telegram is throttling the bot: sends wait", "retry_until", st.RetryUntil, "err", st.LastError)
+	case telegram.APIFailing:
+		log.Warn("telegram api failing: sends are retried", "err", st.LastError)
+	default:
+		log.Info("telegram api answering again")
+	}
+}
+
+// readyData is what /readyz adds about the channels: the Bot API's state when Telegram is
+// on.
+func (m *Main) readyData() map[string]any {
+	if m.telegram == nil {
+		return nil
+	}
+	st := m.telegram.APIState()
+	t := map[string]any{"state": st.State, "since": st.Since.UTC().Format(time.RFC3339)}
+	if st.State == telegram.APIThrottled {
+		t["retryUntil"] = st.RetryUntil.UTC().Format(time.RFC3339)
+	}
+	if st.LastError != "" {
+		t["lastError"] = st.LastError
+	}
+	return map[string]any{"telegram": t}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request, id string) {
@@ -52,6 +53,11 @@ func (s *Server) sendMessage(w http.ResponseWriter, p map[string]any) {
 	chat, thread := num(p["chat_id"]), num(p["message_thread_id"])
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if time.Now().Before(s.stormUntil) {
+		s.storms++
+		fail(w, http.StatusTooManyRequests, fmt.Sprintf("Too Many Requests: retry after %d", s.stormAfter), s.stormAfter)
+		return
+	}
 	if list := s.fail[chat]; len(list) > 0 {
 		s.fail[chat] = list[1:]
 		if ff := list[0]; ff.Code != 0 {

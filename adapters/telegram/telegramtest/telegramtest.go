@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Options configure a Server; the zero value is a fake that answers every call itself.
@@ -48,7 +49,11 @@ type Server struct {
 	nextThread int64
 	sent       []Sent
 	fail       map[int64][]Failure // chat → answers to its next sendMessage calls
-	topics     map[int64][]Topic   // chat → its forum topics
+	// stormUntil, while in the future, answers every sendMessage 429 with stormAfter.
+	stormUntil time.Time
+	stormAfter int
+	storms     int               // sendMessage calls the storm refused
+	topics     map[int64][]Topic // chat → its forum topics
 }
 
 // Sent is a message the bot sent, as the fake recorded it.
@@ -127,6 +132,21 @@ func (s *Server) FailNext(chat int64, ff ...Failure) {
 	s.mu.Lock()
 	s.fail[chat] = append(s.fail[chat], ff...)
 	s.mu.Unlock()
+}
+
+// Storm answers every sendMessage with a 429 and retry_after (seconds) for d from now, as
+// Telegram does to a bot it floods out: what no emulator can be made to do.
+func (s *Server) Storm(d time.Duration, retryAfter int) {
+	s.mu.Lock()
+	s.stormUntil, s.stormAfter = time.Now().Add(d), retryAfter
+	s.mu.Unlock()
+}
+
+// Refused is how many sendMessage calls a storm has answered with a 429.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.storms
 }
 
 // SentTo returns the messages sent to chat, in order.
