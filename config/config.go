@@ -203,7 +203,10 @@ type Telegram struct {
 	TokenFile   string `toml:"token_file"`
 	APIURL      string `toml:"api_url"`
 	StaffChatID int64  `toml:"staff_chat_id"` // 0 = no staff chat
-	BotUsername string `toml:"bot_username"`  // without "@"; for deep links, may be empty
+	// StaffTopics gives every ticket a forum topic in the staff chat even when Telegram
+	// does not say the chat is a forum; a forum supergroup gets them without it.
+	StaffTopics bool   `toml:"staff_topics"`
+	BotUsername string `toml:"bot_username"` // without "@"; for deep links, may be empty
 }
 
 // Notify configures who is told about new tickets.

@@ -161,6 +161,9 @@ func (s *Service) autoCloseNow(ctx context.Context, tx Tx, t *Ticket, q QuietTic
 		From: t.Status, To: to, Detail: reason}); err != nil {
 		return err
 	}
+	if err := s.postActivity(ctx, tx, System(), Activity{Kind: ActivityStatus}, Notification{TicketID: t.ID, NewStatus: to}); err != nil {
+		return err
+	}
 	owner, err := tx.User(ctx, t.UserID)
 	if err != nil {
 		return err

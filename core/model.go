@@ -149,6 +149,12 @@ const (
 	NotifyCloseReminder NotificationKind = "close_reminder"
 )
 
+// HasNewStatus reports whether the kind of notification carries NewStatus, which the store
+// keeps then.
+func (n *Notification) HasNewStatus() bool {
+	return n.Kind == NotifyStatusChanged || n.Kind == NotifyTicketActivity
+}
+
 // NotificationState is where a notification is in its delivery.
 type NotificationState string
 
@@ -171,7 +177,7 @@ type Notification struct {
 	Recipient string
 	TicketID  int64 // 0 for a notice about no ticket (a rejected mail)
 	MessageID int64 // 0 when no message caused it
-	// NewStatus is set for NotifyStatusChanged.
+	// NewStatus is set for NotifyStatusChanged and NotifyTicketActivity (HasNewStatus).
 	NewStatus Status
 	// Detail is the text of a NotifyNotice.
 	Detail string

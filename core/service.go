@@ -31,6 +31,9 @@ type NotifyOptions struct {
 	// StaffEmails get staff alerts by email; StaffChatID (0: none) gets them on Telegram.
 	StaffEmails []string
 	StaffChatID int64
+	// StaffThreads posts every ticket's activity in the staff chat too (ticket_activity),
+	// for a chat that keeps a thread per ticket (a Telegram forum).
+	StaffThreads bool
 }
 
 // DefaultMaxAttachmentBytes is attachments.max_bytes's default: 10 MB.

@@ -8,7 +8,8 @@ import (
 // SplitTicket moves the message messageID and every later message of a ticket, with their
 // attachments, into a new ticket of the same account, user, topic and property. The new
 // ticket starts Open; its description is the first moved message. subject "" means
-// "<old subject> (split from #N)". Nobody is notified.
+// "<old subject> (split from #N)". No customer is notified; a staff chat with a thread
+// per ticket is told (ticket_activity).
 //
 // The message split at must be public: it becomes the new ticket's description, which the
 // customer reads, and its first message, which may not be internal or hidden.
@@ -94,6 +95,14 @@ func (s *Service) SplitTicket(ctx context.Context, actor Actor, id, messageID in
 			MessageID: m.ID, Detail: "split from #" + itoa(t.ID)}); err != nil {
 			return err
 		}
+		// The new ticket's thread opens with its description; the old one's says where the
+		// rest went.
+		if err := s.postActivity(ctx, tx, actor, Activity{Kind: ActivitySplitFrom, Other: t.ID}, Notification{TicketID: nt.ID, MessageID: m.ID}); err != nil {
+			return err
+		}
+		if err := s.postActivity(ctx, tx, actor, Activity{Kind: ActivitySplitTo, Other: nt.ID}, Notification{TicketID: t.ID}); err != nil {
+			return err
+		}
 		stored, err := tx.Ticket(ctx, nt.ID)
 		if err != nil {
 			return err
@@ -108,7 +117,8 @@ func (s *Service) SplitTicket(ctx context.Context, actor Actor, id, messageID in
 }
 
 // MergeTickets moves every message of ticket id, with its attachments, into ticket into
-// of the same account, and closes id, which remembers where it went. Nobody is notified.
+// of the same account, and closes id, which remembers where it went. No customer is
+// notified; a staff chat with a thread per ticket is told (ticket_activity).
 // Messages keep their order, so the older ticket's first message becomes the first one;
 // a merge that would make an internal note or a hidden message the first is refused (a
 // ticket split before that rule existed may start with one).
@@ -161,6 +171,13 @@ func (s *Service) MergeTickets(ctx context.Context, actor Actor, id, into int64)
 		}
 		to, err := Transition(src.Status, TriggerClose, s.opts.StaffReplyInProgress)
 		if err != nil {
+			return err
+		}
+		// Said before the status change, whose post closes the source's thread.
+		if err := s.postActivity(ctx, tx, actor, Activity{Kind: ActivityMergedInto, Other: dst.ID}, Notification{TicketID: src.ID}); err != nil {
+			return err
+		}
+		if err := s.postActivity(ctx, tx, actor, Activity{Kind: ActivityMergedFrom, Other: src.ID}, Notification{TicketID: dst.ID}); err != nil {
 			return err
 		}
 		if err := s.changeStatus(ctx, tx, actor, src, to, now, false); err != nil {

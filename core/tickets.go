@@ -361,6 +361,15 @@ func (s *Service) Reply(ctx context.Context, actor Actor, ref TicketRef, in NewR
 		if err := s.tellSender(ctx, tx, actor, t.ID, in.Source, in.TellSender); err != nil {
 			return err
 		}
+		if staff {
+			kind := ActivityReply
+			if in.Internal {
+				kind = ActivityNote
+			}
+			if err := s.postActivity(ctx, tx, actor, Activity{Kind: kind}, Notification{TicketID: t.ID, MessageID: m.ID}); err != nil {
+				return err
+			}
+		}
 		if in.Internal {
 			// A note changes nothing the customer sees: no status change, no notification.
 			return nil
@@ -415,6 +424,9 @@ func (s *Service) changeStatus(ctx context.Context, tx Tx, actor Actor, t *Ticke
 		return err
 	}
 	t.Status, t.UpdatedAt = to, at
+	if err := s.postActivity(ctx, tx, actor, Activity{Kind: ActivityStatus}, Notification{TicketID: t.ID, NewStatus: to}); err != nil {
+		return err
+	}
 	if !notify {
 		return nil
 	}

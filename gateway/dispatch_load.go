@@ -123,6 +123,17 @@ func load(ctx context.Context, tx core.ReadTx, c *readCache, n core.Notification
 			in.author = u
 		}
 	}
+	if n.Kind == core.NotifyTicketActivity {
+		// Who did it is in the Detail: the author of a split-off ticket's first message is
+		// the customer, and a status change has no message.
+		if a, ok := core.ParseActivity(n.Detail); ok && a.Actor != 0 {
+			u, err := c.user(ctx, tx, a.Actor)
+			if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
+				return in, err
+			}
+			in.actor = u
+		}
+	}
 	if n.UserID != 0 {
 		u, err := c.user(ctx, tx, n.UserID)
 		if err != nil && core.ErrorCode(err) != core.ENOTFOUND {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/core"
@@ -110,6 +112,30 @@ type Outgoing struct {
 	AutoSubmitted string
 	// Actions offered under a chat message (Reply, Close).
 	Actions []Action
+	// Thread is, for a chat message of a ticket, the ticket's own thread where the chat
+	// keeps one per ticket (a Telegram forum topic); nil for mail and for no ticket.
+	Thread *Thread
+}
+
+// Thread says how a chat message of a ticket goes into the ticket's thread.
+type Thread struct {
+	// Name is the thread's title: "#<id> <subject>".
+	Name string
+	// Only marks a message that belongs in the thread alone (a ticket_activity): a chat
+	// that keeps no threads does not get it.
+	Only bool
+	// Close closes the thread after this message (the ticket closed); Reopen reopens it
+	// before (the ticket left Closed).
+	Close, Reopen bool
+}
+
+// ThreadName is the title of a ticket's thread: "#<id> <subject>", cut to max characters.
+func ThreadName(id int64, subject string, max int) string {
+	name := []rune("#" + strconv.FormatInt(id, 10) + " " + strings.Join(strings.Fields(subject), " "))
+	if len(name) > max {
+		name = append(name[:max-1], '…')
+	}
+	return strings.TrimSpace(string(name))
 }
 
 // Action is a button under a chat notification.

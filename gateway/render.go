@@ -50,6 +50,7 @@ type renderInput struct {
 	message   *core.Message // the message that caused it, if any
 	recipient *core.User    // nil for staff addresses and the staff chat
 	author    *core.User    // the message's author, if any
+	actor     *core.User    // who did what a ticket_activity posts, if known
 	origin    string        // Message-ID of the mail that opened the ticket, if any
 	// history is the mail's quoted conversation, newest first (earlierPublic), and authors
 	// the users who wrote it, by ID.
@@ -108,6 +109,16 @@ func render(o RenderOptions, in renderInput) Outgoing {
 			out.InReplyTo = refs[len(refs)-1]
 		}
 	} else if t != nil && n.Kind != core.NotifyNotice {
+		out.Thread = &Thread{Name: ThreadName(t.ID, t.Subject, threadNameMax)}
+		if n.Kind == core.NotifyTicketActivity {
+			// A post in the thread: the thread is where staff answer, no buttons needed.
+			out.Thread.Only = true
+			if a, ok := core.ParseActivity(n.Detail); ok && a.Kind == core.ActivityStatus {
+				out.Thread.Close = n.NewStatus == core.StatusClosed
+				out.Thread.Reopen = !out.Thread.Close
+			}
+			return out
+		}
 		id := strconv.FormatInt(t.ID, 10)
 		out.Actions = []Action{{Label: r.data.T("mail.action_reply"), Data: "reply:" + id}}
 		if t.Status != core.StatusClosed {
@@ -116,6 +127,9 @@ func render(o RenderOptions, in renderInput) Outgoing {
 	}
 	return out
 }
+
+// threadNameMax is the longest forum topic name Telegram takes.
+const threadNameMax = 128
 
 // renderer executes one notification's templates.
 type renderer struct {

@@ -181,7 +181,7 @@ func TestRender_HTMLRules(t *testing.T) {
 			t.Errorf("%s: reply marker in text %v, in HTML %v", kind, marker, !marker)
 		}
 		if wantMarker := kind != core.NotifyNewTicket && kind != core.NotifyCustomerReply && kind != core.NotifyNotice &&
-			kind != core.NotifySLAWarning; marker != wantMarker {
+			kind != core.NotifySLAWarning && kind != core.NotifyTicketActivity; marker != wantMarker {
 			t.Errorf("%s: reply marker %v, want %v", kind, marker, wantMarker)
 		}
 	}

@@ -31,7 +31,7 @@ var embedded embed.FS
 // shows them.
 var Kinds = []core.NotificationKind{core.NotifyTicketCreated, core.NotifyNewTicket, core.NotifyStaffReply,
 	core.NotifyCustomerReply, core.NotifyStatusChanged, core.NotifyNotice, core.NotifyCloseReminder,
-	core.NotifySLAWarning}
+	core.NotifySLAWarning, core.NotifyTicketActivity}
 
 // Formats are the bodies a notification has: the mail's plain text and HTML, and the
 // Telegram message.

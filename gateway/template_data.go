@@ -37,6 +37,8 @@ type TemplateData struct {
 	CloseAt *CloseAtData
 	// SLA is the target and due time of an sla_warning (nil for other kinds).
 	SLA *SLAData
+	// Activity is what a ticket_activity posts in the ticket's thread (nil for other kinds).
+	Activity *ActivityData
 	// History holds the conversation's last public messages before Message, newest first
 	// (mail only, not notices; never internal notes or hidden messages).
 	History []MessageData
@@ -131,7 +133,8 @@ func newTemplateData(o RenderOptions, in renderInput) *TemplateData {
 	}
 	d := &TemplateData{Kind: string(n.Kind), Language: language, Mail: n.Channel == core.ChannelEmail,
 		Desk: DeskData{Name: o.Name, Address: o.Address}, Recipient: person(in.recipient)}
-	staffAlert := n.Kind == core.NotifyNewTicket || n.Kind == core.NotifyCustomerReply || n.Kind == core.NotifySLAWarning
+	staffAlert := n.Kind == core.NotifyNewTicket || n.Kind == core.NotifyCustomerReply || n.Kind == core.NotifySLAWarning ||
+		n.Kind == core.NotifyTicketActivity
 	if t := in.ticket; t != nil {
 		d.Ticket = &TicketData{ID: t.ID, Subject: t.Subject, Status: lang.StatusLabel(language, int(t.Status)),
 			Topic: lang.TopicLabel(language, int(t.Topic)), Property: t.PropertyName, AccountID: t.AccountID, FollowUpOf: t.FollowUpOf}
@@ -148,7 +151,9 @@ func newTemplateData(o RenderOptions, in renderInput) *TemplateData {
 		d.Message = &m
 	}
 	if staffAlert {
-		d.Customer = person(in.author)
+		if n.Kind != core.NotifyTicketActivity { // whose author is staff, or nobody
+			d.Customer = person(in.author)
+		}
 		if in.recipient != nil && in.recipient.Role.IsStaff() {
 			d.Staff = person(in.recipient)
 		}
@@ -158,7 +163,13 @@ func newTemplateData(o RenderOptions, in renderInput) *TemplateData {
 			d.Staff = person(in.author)
 		}
 	}
-	if n.Kind == core.NotifyStatusChanged {
+	if n.Kind == core.NotifyTicketActivity {
+		d.Activity = activityData(d, n, in.actor)
+		if in.actor != nil && in.actor.Role.IsStaff() {
+			d.Staff = person(in.actor)
+		}
+	}
+	if n.Kind == core.NotifyStatusChanged || n.Kind == core.NotifyTicketActivity {
 		d.NewStatus = &StatusData{Code: n.NewStatus.String(), Label: lang.StatusLabel(language, int(n.NewStatus))}
 	}
 	if n.Kind == core.NotifyCloseReminder {

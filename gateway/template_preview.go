@@ -68,6 +68,11 @@ func sampleInput(kind core.NotificationKind, channel core.Channel, language stri
 	case core.NotifySLAWarning:
 		n.UserID, n.Recipient, in.recipient = staff.ID, staff.Email, staff
 		n.Detail = core.FormatSLADetail(core.SLAFirstResponse, sampleTime.Add(4*time.Hour))
+	case core.NotifyTicketActivity:
+		// An internal note, posted in the ticket's topic of the staff chat.
+		n.UserID, n.Recipient, in.recipient = 0, "-1001234567890", nil
+		n.Detail = core.FormatActivity(core.Activity{Kind: core.ActivityNote, Actor: staff.ID})
+		n.MessageID, in.message, in.author, in.actor, upTo = 3, &conv[2], staff, staff, 3
 	default:
 		// A notice about no ticket: the most common one, a mail from an unknown address.
 		n.TicketID, n.UserID, n.Recipient = 0, 0, "someone@elsewhere.example"

@@ -222,7 +222,7 @@ func (t *writeTx) AddTicketEvent(_ context.Context, e *core.TicketEvent) error {
 
 func (t *writeTx) AddNotification(_ context.Context, n *core.Notification) error {
 	var status *int
-	if n.Kind == core.NotifyStatusChanged {
+	if n.HasNewStatus() {
 		status = new(int(n.NewStatus))
 	}
 	err := t.tx.QueryRow(t.ctx, `INSERT INTO notifications (event, channel, user_id, recipient, ticket_id, message_id,

@@ -493,7 +493,7 @@ func (t *writeTx) AddTicketEvent(_ context.Context, e *core.TicketEvent) error {
 
 func (t *writeTx) AddNotification(_ context.Context, n *core.Notification) error {
 	var status sql.NullInt64
-	if n.Kind == core.NotifyStatusChanged {
+	if n.HasNewStatus() {
 		status = sql.NullInt64{Int64: int64(n.NewStatus), Valid: true}
 	}
 	var err error

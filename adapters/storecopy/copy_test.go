@@ -33,6 +33,7 @@ type store interface {
 	gateway.InboundStore
 	gateway.Outbox
 	telegram.Store
+	telegram.TopicStore
 	webhook.Store
 	Blobs() core.Blobs
 	Close() error
@@ -193,7 +194,8 @@ func build(t *testing.T, db store) {
 		return tx.SetSLAFingerprint(ctx, "0123abcd")
 	}))
 
-	// Telegram: a linked user, an unused code, an update, a dialogue, a bot message.
+	// Telegram: a linked user, an unused code, an update, a dialogue, a bot message, a
+	// closed topic in the staff chat.
 	code, _, err := svc.CreateTelegramLink(ctx, a)
 	check(t, "link code", err)
 	must[*core.User](t, "link")(svc.LinkTelegram(ctx, code, 555))
@@ -202,6 +204,9 @@ func build(t *testing.T, db store) {
 	check(t, "update", db.FinishTelegramUpdate(ctx, 1000, 555, `{"step":"new","subject":"help"}`, time.Hour))
 	check(t, "update", db.FinishTelegramUpdate(ctx, 1001, 0, "", time.Hour))
 	check(t, "bot message", db.RememberTelegramMessage(ctx, 555, 42, t1.ID))
+	_, err = db.AddTelegramTopic(ctx, 777, t1.ID, 99)
+	check(t, "staff chat topic", err)
+	check(t, "staff chat topic closed", db.SetTelegramTopicClosed(ctx, 777, t1.ID, 99, true))
 
 	// Notifications in every state.
 	pending := must[[]core.Notification](t, "notifications")(svc.Notifications(ctx, s, core.NotificationPending, 100))
@@ -328,6 +333,12 @@ func answers(t *testing.T, db store, ids []int64) string {
 	add("tg dialogue", dl, err)
 	mt, err := db.TelegramMessageTicket(ctx, 555, 42)
 	add("tg message", mt, err)
+	for _, id := range ids {
+		thread, closed, err := db.TelegramTopic(ctx, 777, id)
+		add(fmt.Sprintf("tg topic of ticket %d", id), []any{thread, closed}, err)
+	}
+	tt, err := db.TelegramTopicTicket(ctx, 777, 99)
+	add("tg topic ticket", tt, err)
 	done, err := db.TelegramUpdateDone(ctx, 1000)
 	add("tg update", done, err)
 	tu, err := svc.UserByTelegram(ctx, 555)

@@ -95,6 +95,8 @@ var Tables = []Table{
 	{Name: "telegram_updates", Key: "update_id", Columns: cols("update_id", Int, "at", Time)},
 	{Name: "telegram_dialogues", Key: "telegram_user_id", Columns: cols("telegram_user_id", Int, "state", Text, "updated_at", Time)},
 	{Name: "telegram_messages", Key: "chat_id, message_id", Columns: cols("chat_id", Int, "message_id", Int, "ticket_id", Int, "at", Time)},
+	{Name: "telegram_topics", Key: "chat_id, ticket_id", Columns: cols("chat_id", Int, "ticket_id", Int, "thread_id", Int,
+		"closed", Bool, "created_at", Time)},
 	{Name: "changes", Key: "id", Sequence: true, Columns: cols("id", Int, "type", Text, "at", Time, "account_id", NullInt,
 		"ticket_id", NullInt, "message_id", NullInt, "internal", Bool, "from_status", NullInt, "to_status", NullInt,
 		"assignee_user_id", NullInt, "department_id", NullInt, "detail", Text)},

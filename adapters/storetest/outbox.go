@@ -317,6 +317,36 @@ func runOutbox(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("TopicPostsKeepTheirStatus", func(t *testing.T) {
+		// A staff chat with a topic per ticket gets a ticket_activity for each status
+		// change; its new status is stored as a status_changed's is.
+		d := newDesk(t, open, core.Options{Notify: core.NotifyOptions{Telegram: true, StaffChatID: -100, StaffThreads: true}})
+		tk := d.ticket(t, d.ann, core.NewTicket{})
+		for _, st := range []core.Status{core.StatusResolved, core.StatusInProgress} {
+			if _, err := d.svc.SetStatus(ctx, d.sam, core.TicketRef{ID: tk.ID}, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := d.store.Notifications(ctx, core.NotificationPending, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []core.Status
+		for _, n := range list {
+			if n.Kind != core.NotifyTicketActivity {
+				continue
+			}
+			a, ok := core.ParseActivity(n.Detail)
+			if !ok || a.Kind != core.ActivityStatus || a.Actor != d.sam.User.ID || n.Recipient != "-100" || n.TicketID != tk.ID {
+				t.Errorf("topic post %+v", n)
+			}
+			got = append(got, n.NewStatus)
+		}
+		if want := []core.Status{core.StatusInProgress, core.StatusResolved}; !slices.Equal(got, want) {
+			t.Errorf("topic posts' statuses (newest first) %v, want %v", got, want)
+		}
+	})
+
 	t.Run("HidingCancelsWhatTheCustomerWouldGet", func(t *testing.T) {
 		d := newDesk(t, open, notifyMail)
 		tk := d.ticket(t, d.ann, core.NewTicket{})

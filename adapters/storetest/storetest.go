@@ -1,6 +1,6 @@
 // Package storetest is the contract of helpdeskd's store: one suite of tests of the ports a
 // store implements (core's Store, Blobs and DeliveryLog, the gateway's inbound store and
-// outbox, the Telegram gateway's store, the webhook dispatcher's store), run against every
+// outbox, the Telegram gateway's stores, the webhook dispatcher's store), run against every
 // implementation, so that they all behave alike. Where a port's comment leaves a detail
 // open the suite pins what the SQLite store does, since that is what the rest of the desk
 // was written against.
@@ -31,6 +31,7 @@ type Store interface {
 	gateway.InboundStore
 	gateway.Outbox
 	telegram.Store
+	telegram.TopicStore
 	webhook.Store
 	// The dispatcher's batch ports (gateway's refStore, outcomeStore and originReader),
 	// which it uses when its outbox has them: each must do exactly what one call per item

@@ -8,7 +8,8 @@ import (
 )
 
 // What the Telegram gateway keeps: the update offset and finished updates, dialogues, which
-// bot message belongs to which ticket, link codes and the users' Telegram IDs.
+// bot message belongs to which ticket, link codes, the users' Telegram IDs and the tickets'
+// forum topics.
 
 // updateKeep is long enough that nothing the tests finish is pruned.
 const updateKeep = 7 * 24 * time.Hour
@@ -246,4 +247,6 @@ func runTelegram(t *testing.T, open Opener) {
 		_, err = d.svc.LinkTelegram(ctx, code, 5252)
 		wantCode(t, "a code used twice", err, core.ENOTFOUND)
 	})
+
+	t.Run("Topics", func(t *testing.T) { runTelegramTopics(t, open) })
 }

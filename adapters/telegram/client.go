@@ -139,7 +139,11 @@ type apiError struct {
 	Code        int
 	Description string
 	RetryAfter  time.Duration
-	err         error
+	// Answered is set when the refusal came in an answer (not a failed connection): an
+	// answer of Code 0 is not in the Bot API's shape, such as an emulator's "method not
+	// supported".
+	Answered bool
+	err      error
 }
 
 func (e *apiError) Error() string {
@@ -195,7 +199,8 @@ func (c *client) callError(data []byte, err error) error {
 			resp.Parameters.RetryAfter = fe.RetryAfter
 		}
 		// A proxy in front of the API may echo the request line in its description.
-		return &apiError{Code: resp.Code, Description: c.redact(resp.Description), RetryAfter: time.Duration(resp.Parameters.RetryAfter) * time.Second, err: err}
+		return &apiError{Code: resp.Code, Description: c.redact(resp.Description), RetryAfter: time.Duration(resp.Parameters.RetryAfter) * time.Second,
+			Answered: len(data) > 0, err: err}
 	}
 	return nil
 }

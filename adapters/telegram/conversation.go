@@ -119,12 +119,28 @@ func (g *Bot) handle(ctx context.Context, u tele.Update) error {
 			g.log.Debug("answer callback query", "err", err)
 		}
 	}
+	chat, thread := whereFrom(u)
 	for _, m := range r.answers {
+		if m.chat == chat && m.thread == 0 {
+			m.thread = thread // an answer in a forum topic stays in it
+		}
 		if err := g.sender.send(ctx, m); err != nil {
 			g.log.Warn("telegram answer not sent", "chat", m.chat, "err", err)
 		}
 	}
 	return nil
+}
+
+// whereFrom is the chat and forum topic (0: none) an update came from.
+func whereFrom(u tele.Update) (chat, thread int64) {
+	m := u.Message
+	if m == nil && u.Callback != nil {
+		m = u.Callback.Message
+	}
+	if m == nil || m.Chat == nil {
+		return 0, 0
+	}
+	return m.Chat.ID, topicOf(m)
 }
 
 func (g *Bot) loadDialogue(ctx context.Context, user int64) (*dialogue, error) {

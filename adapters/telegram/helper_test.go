@@ -297,9 +297,17 @@ type desk struct {
 
 func newDesk(t *testing.T, apiURL string, maxBytes int64) *desk {
 	t.Helper()
+	return newDeskNotify(t, apiURL, maxBytes, false)
+}
+
+// newDeskNotify is newDesk whose core posts every ticket's activity for the staff chat's
+// topics when threads is set, as the daemon does.
+func newDeskNotify(t *testing.T, apiURL string, maxBytes int64, threads bool) *desk {
+	t.Helper()
 	db := teststore.Open(t)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{MaxAttachmentBytes: maxBytes,
-		Notify: core.NotifyOptions{Email: true, Telegram: true, StaffEmails: []string{"desk@provider.test"}, StaffChatID: staffChat}})
+		Notify: core.NotifyOptions{Email: true, Telegram: true, StaffEmails: []string{"desk@provider.test"}, StaffChatID: staffChat,
+			StaffThreads: threads}})
 	sys := core.System()
 	for _, id := range []int64{1, 2} {
 		if _, err := svc.PutAccount(ctx, sys, core.Account{ID: id, Name: fmt.Sprint("Account ", id)}); err != nil {

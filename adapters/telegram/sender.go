@@ -113,6 +113,12 @@ func (p *pacer) hold(chat int64, at time.Time) {
 	p.mu.Unlock()
 }
 
+// senderStore is what the Sender keeps: which message and which topic is whose.
+type senderStore interface {
+	MessageStore
+	TopicStore
+}
+
 // MessageStore remembers which bot message belongs to which ticket.
 type MessageStore interface {
 	// RememberTelegramMessage records that a bot message belongs to a ticket.
@@ -124,9 +130,11 @@ type MessageStore interface {
 // reply to it answers that ticket.
 type Sender struct {
 	c     *client
-	store MessageStore
+	store senderStore
 	pace  *pacer
 	log   *slog.Logger
+	// topics, when there is a staff chat, posts its tickets' messages in forum topics.
+	topics *topics
 	// flights are the sends under way per chat (inflight.go).
 	flights inflight
 }
@@ -147,6 +155,8 @@ type message struct {
 	// forceReply opens the reply box on the client; replyTo quotes a message.
 	forceReply bool
 	replyTo    int
+	// thread is the forum topic it goes to (0: the chat itself, or a forum's General).
+	thread int64
 }
 
 // Send delivers one notification. Returns *gateway.RetryAfterError for a 429 and a
@@ -164,17 +174,60 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 		}
 		m.buttons = [][]button{row}
 	}
+	if th := out.Thread; th != nil {
+		if s.topics != nil && chat == s.topics.chat && out.TicketID != 0 {
+			on, err := s.topics.enabled()
+			if err != nil {
+				return deliveryError(err)
+			}
+			if on {
+				m.buttons = withoutReply(m.buttons)
+				return s.postInTopic(ctx, out.TicketID, *th, m)
+			}
+		}
+		if th.Only {
+			// A post for the ticket's topic, to a chat that keeps none: it gets the
+			// alerts only, as a plain group always did.
+			return nil
+		}
+	}
 	return s.send(ctx, m)
+}
+
+// withoutReply drops the Reply button: in a topic staff simply write.
+func withoutReply(rows [][]button) [][]button {
+	var out [][]button
+	for _, row := range rows {
+		var keep []button
+		for _, b := range row {
+			if !strings.HasPrefix(b.Data, "reply:") {
+				keep = append(keep, b)
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, keep)
+		}
+	}
+	return out
 }
 
 // send delivers m part by part. A 429 before the first part is handed back; in the middle
 // of a split text it is waited out (up to maxInlineWait) so no part is sent twice.
 func (s *Sender) send(ctx context.Context, m message) error {
+	_, err := s.sendParts(ctx, m)
+	return err
+}
+
+// sendParts is send that also says how many parts went out.
+func (s *Sender) sendParts(ctx context.Context, m message) (int, error) {
 	s.flights.begin(m.chat)
 	defer s.flights.end(m.chat)
 	parts := Split(m.text, MaxTextLen)
 	for i, part := range parts {
 		payload := map[string]any{"chat_id": m.chat, "text": part}
+		if m.thread != 0 {
+			payload["message_thread_id"] = m.thread
+		}
 		if i == 0 && m.replyTo != 0 {
 			payload["reply_to_message_id"] = m.replyTo
 			payload["allow_sending_without_reply"] = true
@@ -192,7 +245,7 @@ func (s *Sender) send(ctx context.Context, m message) error {
 		}
 		for try := 0; ; try++ {
 			if err := s.pace.wait(ctx, m.chat); err != nil {
-				return err
+				return i, err
 			}
 			err := s.c.call("sendMessage", payload, &sent)
 			if err == nil {
@@ -206,7 +259,7 @@ func (s *Sender) send(ctx context.Context, m message) error {
 					continue
 				}
 			}
-			return derr
+			return i, derr
 		}
 		if m.ticket != 0 && sent.ID != 0 {
 			if err := s.store.RememberTelegramMessage(ctx, m.chat, sent.ID, m.ticket); err != nil {
@@ -215,7 +268,7 @@ func (s *Sender) send(ctx context.Context, m message) error {
 			}
 		}
 	}
-	return nil
+	return len(parts), nil
 }
 
 // Split cuts text into parts of at most limit UTF-16 code units (the Bot API's measure),

@@ -18,6 +18,7 @@ import (
 // Store is what the gateway keeps in the database besides what core keeps.
 type Store interface {
 	MessageStore
+	TopicStore
 	// TelegramOffset returns the next update ID to ask for (0 before the first update).
 	TelegramOffset(ctx context.Context) (int64, error)
 	// TelegramUpdateDone reports whether an update was finished before.
@@ -41,6 +42,9 @@ type Options struct {
 	// StaffChatID is the staff group (0: none): ticket posts go there, and a linked staff
 	// user's reply to one answers the ticket.
 	StaffChatID int64
+	// StaffTopics says whether each ticket gets a forum topic in the staff chat (auto: when
+	// the chat is a forum).
+	StaffTopics TopicsMode
 	// DeskName names the desk in the bot's explanations ("Support" if empty).
 	DeskName string
 	// DefaultLanguage is the desk's language ([notify] default_language, a BCP 47 tag; ""
@@ -135,6 +139,9 @@ func New(svc *core.Service, pipe *gateway.Pipeline, store Store, opts Options) (
 	c.health = newHealth(opts.OnAPIState)
 	g := &Bot{svc: svc, pipe: pipe, store: store, opts: opts, log: log, c: c, lifetime: lifetime, stop: stop}
 	g.sender = &Sender{c: c, store: store, pace: newPacer(opts.Pace), log: log}
+	if opts.StaffChatID != 0 {
+		g.sender.topics = &topics{c: c, store: store, chat: opts.StaffChatID, mode: opts.StaffTopics, log: log}
+	}
 	return g, nil
 }
 

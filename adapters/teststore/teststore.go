@@ -47,6 +47,11 @@ type Store interface {
 	TelegramDialogue(ctx context.Context, telegramUserID int64) (string, error)
 	RememberTelegramMessage(ctx context.Context, chatID, messageID, ticketID int64) error
 	TelegramMessageTicket(ctx context.Context, chatID, messageID int64) (int64, error)
+	TelegramTopic(ctx context.Context, chatID, ticketID int64) (thread int64, closed bool, err error)
+	AddTelegramTopic(ctx context.Context, chatID, ticketID, thread int64) (int64, error)
+	SetTelegramTopicClosed(ctx context.Context, chatID, ticketID, thread int64, closed bool) error
+	ForgetTelegramTopic(ctx context.Context, chatID, ticketID, thread int64) error
+	TelegramTopicTicket(ctx context.Context, chatID, thread int64) (int64, error)
 	Due(ctx context.Context, now time.Time, limit int) ([]core.Notification, error)
 	Ping(ctx context.Context) error
 	OutboxDepth(ctx context.Context) (int, error)

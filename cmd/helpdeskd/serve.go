@@ -98,6 +98,9 @@ func (m *Main) Open(ctx context.Context) error {
 			Telegram:    cfg.Telegram.Enabled,
 			StaffEmails: cfg.Notify.StaffEmails,
 			StaffChatID: cfg.Telegram.StaffChatID,
+			// Whether the chat is a forum is the bot's to learn: it skips the posts
+			// for a chat without topics.
+			StaffThreads: cfg.Telegram.StaffChatID != 0,
 		},
 		Observer: m.Metrics,
 	})

@@ -37,11 +37,12 @@ func telegramState(t *testing.T, base string) string {
 	return env.Data.Telegram.State
 }
 
-// TestTelegram_429StormOnTheRunningDaemon has Telegram answer every send with 429 and
-// retry_after for 30 s while customers open tickets: /readyz and /metrics say the bot is
-// throttled and the node stays ready; once the storm ends every notification is delivered,
-// each once, and the state is back to ok. The project's own fake plays Telegram: no
-// emulator can be told to flood a bot out.
+// TestTelegram_429StormOnTheRunningDaemon has Telegram answer every send, forum topic
+// call and getChat with 429 and retry_after for 30 s while customers open tickets: /readyz
+// and /metrics say the bot is throttled and the node stays ready; once the storm ends
+// every notification is delivered, each once, every ticket has one topic in the forum
+// staff chat, and the state is back to ok. The project's own fake plays Telegram: no
+// emulator can be told to flood a bot out, nor has forum topics.
 func TestTelegram_429StormOnTheRunningDaemon(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon and waits out a 30 s storm; run without -short")
@@ -51,12 +52,13 @@ func TestTelegram_429StormOnTheRunningDaemon(t *testing.T) {
 	addr := freeAddr(t)
 	cfg := writeConfig(t, dir, addr)
 	const staffChat = -1001234
+	api.Forum(staffChat)
 	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
 	fmt.Fprintf(f, "\n[telegram]\nenabled = true\ntoken = \"1:storm\"\napi_url = %q\nstaff_chat_id = %d\n", api.URL(), staffChat)
 	f.Close()
 	dbPath := filepath.Join(dir, "data", "helpdeskd.db")
 
-	const users, perUser = 4, 3
+	const users, perUser = 3, 2
 	ctx := context.Background()
 	db := openTestStore(t, dbPath)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
@@ -141,11 +143,18 @@ func TestTelegram_429StormOnTheRunningDaemon(t *testing.T) {
 			if n := countSent(api.SentTo(int64(7100+i)), s); n != 1 {
 				t.Errorf("%q reached its customer %d times, want once", s, n)
 			}
-			// The staff alert names the ticket by its number.
-			if n := countSent(api.SentTo(staffChat), fmt.Sprintf("#%d ", ids[s])); n != 1 {
-				t.Errorf("%q reached the staff chat %d times, want once", s, n)
+			// The staff alert names the ticket by its number, in the ticket's topic.
+			thread := topicNamed(api.Topics(staffChat), fmt.Sprintf("#%d %s", ids[s], s))
+			if thread == 0 {
+				t.Errorf("%q has no topic in the staff chat: %+v", s, api.Topics(staffChat))
+			}
+			if n := countSent(inThread(api.SentTo(staffChat), thread), fmt.Sprintf("#%d ", ids[s])); n != 1 {
+				t.Errorf("%q reached its topic %d times, want once", s, n)
 			}
 		}
+	}
+	if made := api.Created(staffChat); made != len(subjects) {
+		t.Errorf("%d topics made for %d tickets", made, len(subjects))
 	}
 	eventually(t, 10*time.Second, func() error {
 		if s := telegramState(t, d.base); s != "ok" {
@@ -154,6 +163,27 @@ func TestTelegram_429StormOnTheRunningDaemon(t *testing.T) {
 		return nil
 	})
 	t.Logf("%d tickets, %d sends refused by the storm, all delivered once", len(subjects), api.Refused())
+}
+
+// topicNamed is the thread of the topic called name (0: none).
+func topicNamed(topics []telegramtest.Topic, name string) int64 {
+	for _, tp := range topics {
+		if tp.Name == name {
+			return tp.Thread
+		}
+	}
+	return 0
+}
+
+// inThread keeps the messages sent to thread.
+func inThread(sent []telegramtest.Sent, thread int64) []telegramtest.Sent {
+	var out []telegramtest.Sent
+	for _, m := range sent {
+		if m.Thread == thread {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // countSent is how many of sent contain text.

@@ -28,6 +28,7 @@ func (m *Main) openTelegram(ctx context.Context) error {
 		Token:       cfg.Token,
 		APIURL:      cfg.APIURL,
 		StaffChatID: cfg.StaffChatID,
+		StaffTopics: topicsMode(cfg.StaffTopics),
 		DeskName:    name,
 		// The bot speaks the user's language, else the desk's.
 		DefaultLanguage: m.Config.Notify.DefaultLanguage,
@@ -85,4 +86,13 @@ func (m *Main) readyData() map[string]any {
 		t["lastError"] = st.LastError
 	}
 	return map[string]any{"telegram": t}
+}
+
+// topicsMode is [telegram] staff_topics as the bot takes it: true forces topics, false
+// leaves it to whether the staff chat is a forum.
+func topicsMode(on bool) telegram.TopicsMode {
+	if on {
+		return telegram.TopicsOn
+	}
+	return telegram.TopicsAuto
 }

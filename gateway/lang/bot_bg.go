@@ -74,4 +74,17 @@ var botBG = catalog{
 	"bot.canned_unknown": "Няма шаблонен отговор %q. Наличните шаблонни отговори: %s",
 	"bot.canned_none":    "Все още няма шаблонни отговори; служителите от поддръжката ги създават от панела (POST /api/staff/CannedReply).",
 	"bot.canned_usage":   "За да изпратите шаблонен отговор, отговорете на публикацията за тикета с /canned <име>. Наличните шаблонни отговори: %s",
+
+	// In a ticket's forum topic of the staff chat (adapters/telegram/topic_commands.go).
+	"bot.topic_help":          "В темата на тикет всичко, което пишете, отива при клиента. Команди: /note <текст> — вътрешна бележка; /progress, /resolve, /close — смяна на статуса; /assign me, /assign <отдел> — възлагане на тикета; /canned <име> — изпращане на готов отговор.",
+	"bot.note_empty":          "Напишете бележката след командата: /note <текст>.",
+	"bot.note_added":          "Вътрешната бележка е добавена към тикет №%d; клиентът не я вижда.",
+	"bot.not_changed":         "Тикет №%d не е променен: %s",
+	"bot.status_already":      "Тикет №%d вече е със статус „%s“.",
+	"bot.status_set":          "Статусът на тикет №%d сега е „%s“.",
+	"bot.assign_usage":        "Напишете на кого да се възложи тикетът: /assign me или /assign <отдел>.",
+	"bot.assigned_me":         "Тикет №%d е възложен на Вас.",
+	"bot.assigned_department": "Тикет №%d е възложен на отдел %s.",
+	"bot.no_departments":      "Все още няма отдели; администраторите ги създават в панела.",
+	"bot.department_unknown":  "Няма отдел %q. Отделите: %s",
 }

@@ -76,4 +76,17 @@ var botEN = catalog{
 	"bot.canned_unknown": "There is no canned reply %q. The canned replies: %s",
 	"bot.canned_none":    "There are no canned replies yet; staff create them in the panel (POST /api/staff/CannedReply).",
 	"bot.canned_usage":   "Reply to a ticket's post with /canned <name> to send that canned reply. The canned replies: %s",
+
+	// In a ticket's forum topic of the staff chat (adapters/telegram/topic_commands.go).
+	"bot.topic_help":          "In a ticket's topic, whatever you write goes to the customer. Commands: /note <text> — an internal note; /progress, /resolve, /close — set the status; /assign me, /assign <department> — assign the ticket; /canned <name> — send a canned reply.",
+	"bot.note_empty":          "Write the note after the command: /note <text>.",
+	"bot.note_added":          "Internal note added to ticket #%d; the customer does not see it.",
+	"bot.not_changed":         "Ticket #%d was not changed: %s",
+	"bot.status_already":      "Ticket #%d is %s already.",
+	"bot.status_set":          "Ticket #%d is now %s.",
+	"bot.assign_usage":        "Write whom to assign the ticket to: /assign me, or /assign <department>.",
+	"bot.assigned_me":         "Ticket #%d is assigned to you.",
+	"bot.assigned_department": "Ticket #%d is assigned to the department %s.",
+	"bot.no_departments":      "There are no departments yet; admins create them in the panel.",
+	"bot.department_unknown":  "There is no department %q. The departments: %s",
 }

@@ -75,4 +75,17 @@ var botES = catalog{
 	"bot.canned_unknown": "No hay ninguna respuesta predefinida llamada %q. Las respuestas predefinidas son: %s",
 	"bot.canned_none":    "Todavía no hay respuestas predefinidas; el equipo de soporte las crea desde el panel (POST /api/staff/CannedReply).",
 	"bot.canned_usage":   "Para enviar una respuesta predefinida, responda a la publicación de una solicitud con /canned <nombre>. Las respuestas predefinidas son: %s",
+
+	// In a ticket's forum topic of the staff chat (adapters/telegram/topic_commands.go).
+	"bot.topic_help":          "En el tema de una solicitud, todo lo que escriba llega al cliente. Comandos: /note <texto> — una nota interna; /progress, /resolve, /close — cambiar el estado; /assign me, /assign <departamento> — asignar la solicitud; /canned <nombre> — enviar una respuesta predefinida.",
+	"bot.note_empty":          "Escriba la nota después del comando: /note <texto>.",
+	"bot.note_added":          "Nota interna añadida a la solicitud #%d; el cliente no la ve.",
+	"bot.not_changed":         "La solicitud #%d no se ha cambiado: %s",
+	"bot.status_already":      "La solicitud #%d ya está en estado %s.",
+	"bot.status_set":          "La solicitud #%d está ahora en estado %s.",
+	"bot.assign_usage":        "Indique a quién asignar la solicitud: /assign me, o /assign <departamento>.",
+	"bot.assigned_me":         "La solicitud #%d está asignada a usted.",
+	"bot.assigned_department": "La solicitud #%d está asignada al departamento %s.",
+	"bot.no_departments":      "Todavía no hay departamentos; los administradores los crean en el panel.",
+	"bot.department_unknown":  "No existe el departamento %q. Los departamentos: %s",
 }

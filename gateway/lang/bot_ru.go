@@ -74,4 +74,17 @@ var botRU = catalog{
 	"bot.canned_unknown": "Шаблонного ответа %q нет. Доступные шаблонные ответы: %s",
 	"bot.canned_none":    "Шаблонных ответов пока нет; сотрудники поддержки создают их в панели (POST /api/staff/CannedReply).",
 	"bot.canned_usage":   "Чтобы отправить шаблонный ответ, ответьте на сообщение об обращении командой /canned <название>. Доступные шаблонные ответы: %s",
+
+	// In a ticket's forum topic of the staff chat (adapters/telegram/topic_commands.go).
+	"bot.topic_help":          "В теме обращения всё, что вы пишете, получает клиент. Команды: /note <текст> — внутренняя заметка; /progress, /resolve, /close — сменить статус; /assign me, /assign <отдел> — назначить обращение; /canned <название> — отправить шаблонный ответ.",
+	"bot.note_empty":          "Напишите заметку после команды: /note <текст>.",
+	"bot.note_added":          "Внутренняя заметка добавлена в обращение №%d; клиент её не видит.",
+	"bot.not_changed":         "Обращение №%d не изменено: %s",
+	"bot.status_already":      "Обращение №%d уже в статусе «%s».",
+	"bot.status_set":          "Обращение №%d теперь в статусе «%s».",
+	"bot.assign_usage":        "Укажите, кому назначить обращение: /assign me или /assign <отдел>.",
+	"bot.assigned_me":         "Обращение №%d назначено вам.",
+	"bot.assigned_department": "Обращение №%d передано в отдел %s.",
+	"bot.no_departments":      "Отделов пока нет; администраторы создают их в панели.",
+	"bot.department_unknown":  "Отдела %q нет. Отделы: %s",
 }

@@ -45,4 +45,12 @@ var mailBG = catalog{
 	"mail.notice_file":           "%s надвишава ограничението от %s",
 	"mail.action_reply":          "Отговор",
 	"mail.action_close":          "Затваряне",
+	"mail.activity_reply":        "%s отговори на клиента:",
+	"mail.activity_note":         "%s написа вътрешна бележка:",
+	"mail.activity_status":       "%s промени статуса на „%s“.",
+	"mail.activity_status_auto":  "Статусът вече е „%s“.",
+	"mail.activity_split_from":   "%s отдели този тикет от №%d. Първото му съобщение:",
+	"mail.activity_split_to":     "%s премести следващите съобщения на този тикет в №%d.",
+	"mail.activity_merged_into":  "%s обедини този тикет с №%d.",
+	"mail.activity_merged_from":  "%s присъедини №%d към този тикет.",
 }

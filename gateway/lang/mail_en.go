@@ -47,4 +47,12 @@ var mailEN = catalog{
 	"mail.notice_file":           "%s is larger than the %s limit",
 	"mail.action_reply":          "Reply",
 	"mail.action_close":          "Close",
+	"mail.activity_reply":        "%s replied to the customer:",
+	"mail.activity_note":         "%s wrote an internal note:",
+	"mail.activity_status":       "%s set the status to %s.",
+	"mail.activity_status_auto":  "The status is now %s.",
+	"mail.activity_split_from":   "%s split this ticket off #%d. Its first message:",
+	"mail.activity_split_to":     "%s moved the later messages of this ticket to #%d.",
+	"mail.activity_merged_into":  "%s merged this ticket into #%d.",
+	"mail.activity_merged_from":  "%s merged #%d into this ticket.",
 }

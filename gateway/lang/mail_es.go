@@ -45,4 +45,12 @@ var mailES = catalog{
 	"mail.notice_file":           "%s supera el límite de %s",
 	"mail.action_reply":          "Responder",
 	"mail.action_close":          "Cerrar",
+	"mail.activity_reply":        "%s respondió al cliente:",
+	"mail.activity_note":         "%s escribió una nota interna:",
+	"mail.activity_status":       "%s cambió el estado a %s.",
+	"mail.activity_status_auto":  "El estado es ahora %s.",
+	"mail.activity_split_from":   "%s separó esta solicitud de la #%d. Su primer mensaje:",
+	"mail.activity_split_to":     "%s movió los mensajes posteriores de esta solicitud a la #%d.",
+	"mail.activity_merged_into":  "%s fusionó esta solicitud con la #%d.",
+	"mail.activity_merged_from":  "%s fusionó la #%d con esta solicitud.",
 }

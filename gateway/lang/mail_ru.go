@@ -45,4 +45,12 @@ var mailRU = catalog{
 	"mail.notice_file":           "%s превышает допустимый размер %s",
 	"mail.action_reply":          "Ответить",
 	"mail.action_close":          "Закрыть",
+	"mail.activity_reply":        "%s ответил(а) клиенту:",
+	"mail.activity_note":         "%s оставил(а) внутреннюю заметку:",
+	"mail.activity_status":       "%s изменил(а) статус на «%s».",
+	"mail.activity_status_auto":  "Статус теперь «%s».",
+	"mail.activity_split_from":   "%s выделил(а) это обращение из №%d. Его первое сообщение:",
+	"mail.activity_split_to":     "%s перенес(ла) последующие сообщения этого обращения в №%d.",
+	"mail.activity_merged_into":  "%s объединил(а) это обращение с №%d.",
+	"mail.activity_merged_from":  "%s присоединил(а) №%d к этому обращению.",
 }

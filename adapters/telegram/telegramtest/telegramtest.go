@@ -9,7 +9,15 @@
 //     with Options.Emulator set, every other call is passed on to it;
 //   - sendMessage answered with a 429 and retry_after, or with any other error, such as a
 //     chat that blocked the bot (FailNext);
-//   - forum topics: createForumTopic, and message_thread_id in sent and received messages;
+//   - forum topics: Forum makes a group a forum supergroup, the only kind of chat where
+//     createForumTopic makes topics; closeForumTopic and reopenForumTopic (each refusing
+//     with TOPIC_NOT_MODIFIED a topic already so), editForumTopic and deleteForumTopic;
+//     DeleteTopic, a topic deleted by hand, after which sending to it fails as Telegram's
+//     "message thread not found"; Topics and Created to see what the bot did;
+//   - message_thread_id in sent and received messages, and in received ones the
+//     reply_to_message Telegram puts on every message in a topic: the topic's service
+//     message, unless the user answered another message;
+//   - getChat for any chat ID: private, group or forum supergroup (is_forum);
 //   - dropped connections: Dropping is a Bot API whose line drops on every request.
 //
 // It knows nothing of helpdeskd.
@@ -46,14 +54,15 @@ type Server struct {
 	updates    []map[string]any // not yet confirmed, in update_id order
 	nextUpdate int64
 	nextMsg    int64
-	nextThread int64
 	sent       []Sent
 	fail       map[int64][]Failure // chat → answers to its next sendMessage calls
 	// stormUntil, while in the future, answers every sendMessage 429 with stormAfter.
 	stormUntil time.Time
 	stormAfter int
-	storms     int               // sendMessage calls the storm refused
-	topics     map[int64][]Topic // chat → its forum topics
+	storms     int               // calls the storm refused
+	topics     map[int64][]Topic // chat → its forum topics, deleted ones gone
+	forums     map[int64]bool    // the chats Forum made forums
+	created    map[int64]int     // chat → topics createForumTopic made there
 }
 
 // Sent is a message the bot sent, as the fake recorded it.
@@ -75,18 +84,11 @@ type Failure struct {
 	RetryAfter  int
 }
 
-// Topic is a forum topic that createForumTopic made.
-type Topic struct {
-	Chat   int64
-	Thread int64 // message_thread_id
-	Name   string
-}
-
 // New starts a fake Bot API; it stops when the test ends.
 func New(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	s := &Server{files: map[string][]byte{}, fail: map[int64][]Failure{}, topics: map[int64][]Topic{},
-		nextUpdate: 1, nextMsg: 1, nextThread: 1}
+		forums: map[int64]bool{}, created: map[int64]int{}, nextUpdate: 1, nextMsg: 1}
 	if opts.Emulator != "" {
 		u, err := url.Parse(opts.Emulator)
 		if err != nil {
@@ -134,15 +136,16 @@ func (s *Server) FailNext(chat int64, ff ...Failure) {
 	s.mu.Unlock()
 }
 
-// Storm answers every sendMessage with a 429 and retry_after (seconds) for d from now, as
-// Telegram does to a bot it floods out: what no emulator can be made to do.
+// Storm answers every sendMessage, forum topic call and getChat with a 429 and
+// retry_after (seconds) for d from now, as Telegram does to a bot it floods out: what no
+// emulator can be made to do.
 func (s *Server) Storm(d time.Duration, retryAfter int) {
 	s.mu.Lock()
 	s.stormUntil, s.stormAfter = time.Now().Add(d), retryAfter
 	s.mu.Unlock()
 }
 
-// Refused is how many sendMessage calls a storm has answered with a 429.
+// Refused is how many calls a storm has answered with a 429.
 func (s *Server) Refused() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -169,13 +172,6 @@ func (s *Server) Sent() []Sent {
 	return append([]Sent(nil), s.sent...)
 }
 
-// Topics returns the forum topics made in chat, in order.
-func (s *Server) Topics(chat int64) []Topic {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Topic(nil), s.topics[chat]...)
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rest, found := strings.CutPrefix(r.URL.Path, "/file/bot"); found {
 		_, path, _ := strings.Cut(rest, "/")
@@ -195,6 +191,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "Bad Request: "+err.Error(), 0)
 		return
 	}
+	if s.stormed(w, method) {
+		return
+	}
 	switch method {
 	case "getFile":
 		s.getFile(w, p)
@@ -204,10 +203,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.sendMessage(w, p)
 	case "createForumTopic":
 		s.createForumTopic(w, p)
+	case "closeForumTopic":
+		s.closeForumTopic(w, p)
+	case "reopenForumTopic":
+		s.reopenForumTopic(w, p)
+	case "editForumTopic":
+		s.editForumTopic(w, p)
+	case "deleteForumTopic":
+		s.deleteForumTopic(w, p)
+	case "getChat":
+		s.getChat(w, p)
 	case "answerCallbackQuery":
 		ok(w, true)
 	case "getMe":
-		ok(w, map[string]any{"id": 1, "is_bot": true, "first_name": "Bot", "username": "fake_bot"})
+		ok(w, bot)
 	default:
 		fail(w, http.StatusNotFound, "Not Found: "+method, 0)
 	}

@@ -98,7 +98,7 @@ func TestSendMessage_FailNextAnswersInTurn(t *testing.T) {
 
 func TestForumTopics_MessagesGoToTheTopicMade(t *testing.T) {
 	s := telegramtest.New(t, telegramtest.Options{})
-	const forum = -1001
+	s.Forum(forum)
 	r := call(t, s.URL(), "createForumTopic", map[string]any{"chat_id": forum, "name": "Ticket 12"})
 	var topic struct {
 		Thread int64 `json:"message_thread_id"`
