@@ -217,6 +217,9 @@ func (t *writeTx) AddChange(_ context.Context, c *core.Change) error {
 	if err != nil {
 		return fmt.Errorf("add %s change: %w", c.Type, err)
 	}
+	if take, err := t.hooks.take(t, c.Type); err != nil || !take {
+		return err
+	}
 	res, err := t.q.ExecContext(t.ctx, `INSERT INTO webhook_deliveries (webhook_id, change_id, state, attempts, next_attempt_at, created_at)
 		SELECT w.id, ?, 'pending', 0, ?, ? FROM webhooks w JOIN webhook_events e ON e.webhook_id = w.id
 		WHERE e.type = ? AND w.disabled = 0 ORDER BY w.id`, c.ID, toDB(c.At), toDB(c.At), string(c.Type))
@@ -229,7 +232,54 @@ func (t *writeTx) AddChange(_ context.Context, c *core.Change) error {
 	return nil
 }
 
+// hookTypes is which change types an enabled webhook subscribes to, read once per batch of
+// writes: most desks have no webhook, and asking for each change cost a query per change
+// (AddChange). The batch runs in one transaction holding the write lock, so nothing else
+// changes the webhooks meanwhile; a write of the batch that adds a subscription or enables a
+// webhook makes it read again. One that removes one leaves a type too many, which only
+// costs the query.
+type hookTypes struct {
+	loaded bool
+	types  map[core.ChangeType]bool
+}
+
+// take reports whether a webhook subscribes to changes of type ct.
+func (h *hookTypes) take(t *writeTx, ct core.ChangeType) (bool, error) {
+	if h == nil {
+		return true, nil // a transaction outside the batch writer: ask the query
+	}
+	if !h.loaded {
+		rows, err := t.q.QueryContext(t.ctx, `SELECT DISTINCT e.type FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
+			WHERE w.disabled = 0`)
+		if err != nil {
+			return false, fmt.Errorf("webhook subscriptions: %w", err)
+		}
+		defer rows.Close()
+		h.types = map[core.ChangeType]bool{}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				return false, fmt.Errorf("webhook subscriptions: %w", err)
+			}
+			h.types[core.ChangeType(s)] = true
+		}
+		if err := rows.Err(); err != nil {
+			return false, fmt.Errorf("webhook subscriptions: %w", err)
+		}
+		h.loaded = true
+	}
+	return h.types[ct], nil
+}
+
+// hooksChanged makes the batch read the subscriptions again.
+func (t *writeTx) hooksChanged() {
+	if t.hooks != nil {
+		t.hooks.loaded = false
+	}
+}
+
 func (t *writeTx) CreateWebhook(_ context.Context, w *core.Webhook) error {
+	t.hooksChanged()
 	var err error
 	w.ID, err = t.insert(`INSERT INTO webhooks (url, secret, created_at, disabled, disabled_reason, failing_since)
 		VALUES (?, ?, ?, ?, ?, ?)`, w.URL, w.Secret, toDB(w.CreatedAt), w.Disabled, w.DisabledReason, nullInt(toDB(w.FailingSince)))
@@ -266,6 +316,7 @@ func (t *writeTx) RedeliverWebhook(_ context.Context, webhookID, deliveryID int6
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, notFound("Delivery", deliveryID)
 	}
+	t.hooksChanged()
 	if _, err := t.q.ExecContext(t.ctx, `UPDATE webhooks SET disabled = 0, disabled_reason = '', failing_since = NULL
 		WHERE id = ?`, webhookID); err != nil {
 		return nil, fmt.Errorf("enable webhook %d: %w", webhookID, err)

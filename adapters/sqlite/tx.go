@@ -35,6 +35,8 @@ type writeTx struct {
 	// queued is set when the transaction queues a notification: the commit then wakes
 	// the dispatcher.
 	queued *bool
+	// hooks, shared by the batch, knows which change types a webhook takes (changes.go).
+	hooks *hookTypes
 }
 
 func notFound(what string, id any) error {

@@ -185,6 +185,7 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 		return err
 	}
 	ok := 0
+	hooks := &hookTypes{}
 	for i, r := range batch {
 		if results[i] != nil {
 			continue
@@ -195,7 +196,7 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 				return false, translate(fmt.Errorf("savepoint: %w", err))
 			}
 		}
-		err := run(r.fn, &writeTx{readTx: readTx{ctx: ctx, q: stx}, queued: &db.batchQueued})
+		err := run(r.fn, &writeTx{readTx: readTx{ctx: ctx, q: stx}, queued: &db.batchQueued, hooks: hooks})
 		if err != nil && !savepoints {
 			tx.Rollback()
 			return false, errRetryWithSavepoints

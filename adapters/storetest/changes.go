@@ -285,6 +285,49 @@ func runChanges(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("SubscriptionsChangeWithinOneWrite", func(t *testing.T) {
+		// A webhook made, or enabled again, in the middle of a write takes the changes
+		// after it in that same write, and not those before.
+		d := newDesk(t, open, core.Options{})
+		var w core.Webhook
+		var first, second core.Change
+		d.write(t, func(tx core.Tx) error {
+			first = core.Change{Type: core.ChangeTicketCreated, At: epoch, AccountID: 1}
+			if err := tx.AddChange(ctx, &first); err != nil {
+				return err
+			}
+			w = core.Webhook{URL: "https://panel.example/new", Events: []core.ChangeType{core.ChangeTicketCreated},
+				Secret: core.WebhookSecretPrefix + "c2VjcmV0", CreatedAt: epoch}
+			if err := tx.CreateWebhook(ctx, &w); err != nil {
+				return err
+			}
+			second = core.Change{Type: core.ChangeTicketCreated, At: epoch, AccountID: 1}
+			return tx.AddChange(ctx, &second)
+		})
+		got := d.deliveries(t, w.ID)
+		if len(got) != 1 || got[0].ChangeID != second.ID {
+			t.Fatalf("deliveries %+v, want one, of change %d", got, second.ID)
+		}
+		if did, err := d.store.DisableWebhook(ctx, w.ID, "test"); err != nil || !did {
+			t.Fatalf("disable: %v, %v", did, err)
+		}
+		var third, fourth core.Change
+		d.write(t, func(tx core.Tx) error {
+			third = core.Change{Type: core.ChangeTicketCreated, At: epoch, AccountID: 1}
+			if err := tx.AddChange(ctx, &third); err != nil {
+				return err
+			}
+			if _, err := tx.RedeliverWebhook(ctx, w.ID, got[0].ID, epoch); err != nil {
+				return err
+			}
+			fourth = core.Change{Type: core.ChangeTicketCreated, At: epoch, AccountID: 1}
+			return tx.AddChange(ctx, &fourth)
+		})
+		if got := deliveryChanges(d.deliveries(t, w.ID)); !slices.Equal(got, []int64{fourth.ID, second.ID}) {
+			t.Errorf("deliveries of changes %v, want %v (newest first): none for the change while disabled", got, []int64{fourth.ID, second.ID})
+		}
+	})
+
 	t.Run("Deliveries", func(t *testing.T) {
 		d := newDesk(t, open, core.Options{})
 		w := d.createWebhook(t, "https://panel.example/hook", core.ChangeTicketCreated, core.ChangeMessageCreated)
