@@ -455,9 +455,18 @@ func (t *writeTx) CreateMessage(_ context.Context, m *core.Message) error {
 	if m.VisibleToCustomer() {
 		public = 1
 	}
-	_, err = t.q.ExecContext(t.ctx, `UPDATE tickets SET message_count = message_count + 1,
-		public_message_count = public_message_count + ?, updated_at = max(updated_at, ?) WHERE id = ?`,
-		public, toDB(m.CreatedAt), m.TicketID)
+	// updated_at is set only when it moves: setting it to the value it has (a new ticket's
+	// first message) still rewrites its entries in the two indexes on updated_at.
+	at := toDB(m.CreatedAt)
+	res, err := t.q.ExecContext(t.ctx, `UPDATE tickets SET message_count = message_count + 1,
+		public_message_count = public_message_count + ?, updated_at = ? WHERE id = ? AND updated_at < ?`,
+		public, at, m.TicketID, at)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			_, err = t.q.ExecContext(t.ctx, `UPDATE tickets SET message_count = message_count + 1,
+				public_message_count = public_message_count + ? WHERE id = ?`, public, m.TicketID)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("count message on ticket %d: %w", m.TicketID, err)
 	}

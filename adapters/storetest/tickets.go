@@ -35,6 +35,24 @@ func runTickets(t *testing.T, open Opener) {
 		wantCode(t, "missing ticket", err, core.ENOTFOUND)
 	})
 
+	t.Run("MessageCountsWithoutMovingUpdatedBack", func(t *testing.T) {
+		// A message dated before the ticket's last change (a mail that took its time) is
+		// counted and leaves updated_at where it is; one dated at the same instant too.
+		d := newDesk(t, open, core.Options{})
+		tk := d.ticket(t, d.ann, core.NewTicket{})
+		before := d.getTicket(t, tk.ID)
+		for _, at := range []time.Time{before.UpdatedAt.Add(-time.Hour), before.UpdatedAt} {
+			d.write(t, func(tx core.Tx) error {
+				return tx.CreateMessage(ctx, &core.Message{TicketID: tk.ID, AuthorUserID: 100, Author: core.AuthorCustomer,
+					Channel: core.ChannelEmail, Body: "late", CreatedAt: at})
+			})
+		}
+		got := d.getTicket(t, tk.ID)
+		if got.MessageCount != 3 || got.PublicMessageCount != 3 || !got.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Errorf("counts %d/%d updated %v, want 3/3 still updated %v", got.MessageCount, got.PublicMessageCount, got.UpdatedAt, before.UpdatedAt)
+		}
+	})
+
 	t.Run("MessagesAndVisibility", func(t *testing.T) {
 		d := newDesk(t, open, core.Options{})
 		tk := d.ticket(t, d.ann, core.NewTicket{})
