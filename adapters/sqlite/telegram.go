@@ -60,15 +60,19 @@ func (t *writeTx) SetTelegramID(_ context.Context, userID, telegramID int64) err
 
 // TelegramOffset returns the next update ID to ask getUpdates for (0 before the first).
 func (db *DB) TelegramOffset(ctx context.Context) (int64, error) {
-	var next int64
-	err := db.rdb.QueryRowContext(ctx, `SELECT next_update FROM telegram_offset WHERE id = 1`).Scan(&next)
+	return db.numberOr0(ctx, "telegram offset", `SELECT next_update FROM telegram_offset WHERE id = 1`)
+}
+
+// numberOr0 reads the one number q selects, 0 when it selects no row.
+func (db *DB) numberOr0(ctx context.Context, what, q string, args ...any) (int64, error) {
+	var n int64
+	err := db.rdb.QueryRowContext(ctx, q, args...).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("telegram offset: %w", err)
-	}
-	return next, nil
+	return n, nil
 }
 
 // TelegramUpdateDone reports whether an update was finished before.
@@ -144,12 +148,6 @@ func (db *DB) RememberTelegramMessage(ctx context.Context, chatID, messageID, ti
 
 // TelegramMessageTicket returns the ticket a bot message belongs to (0 if none).
 func (db *DB) TelegramMessageTicket(ctx context.Context, chatID, messageID int64) (int64, error) {
-	var id int64
-	err := db.rdb.QueryRowContext(ctx, `SELECT ticket_id FROM telegram_messages WHERE chat_id = ? AND message_id = ?`, chatID, messageID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	} else if err != nil {
-		return 0, fmt.Errorf("ticket of telegram message %d/%d: %w", chatID, messageID, err)
-	}
-	return id, nil
+	return db.numberOr0(ctx, fmt.Sprintf("ticket of telegram message %d/%d", chatID, messageID),
+		`SELECT ticket_id FROM telegram_messages WHERE chat_id = ? AND message_id = ?`, chatID, messageID)
 }

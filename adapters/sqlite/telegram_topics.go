@@ -91,13 +91,6 @@ func (db *DB) ForgetTelegramTopic(ctx context.Context, chatID, ticketID, thread 
 
 // TelegramTopicTicket returns the ticket whose topic thread is in chat (0: none).
 func (db *DB) TelegramTopicTicket(ctx context.Context, chatID, thread int64) (int64, error) {
-	var id int64
-	err := db.rdb.QueryRowContext(ctx, `SELECT ticket_id FROM telegram_topics WHERE chat_id = ? AND thread_id = ?`,
-		chatID, thread).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	} else if err != nil {
-		return 0, fmt.Errorf("ticket of telegram topic %d in chat %d: %w", thread, chatID, err)
-	}
-	return id, nil
+	return db.numberOr0(ctx, fmt.Sprintf("ticket of telegram topic %d in chat %d", thread, chatID),
+		`SELECT ticket_id FROM telegram_topics WHERE chat_id = ? AND thread_id = ?`, chatID, thread)
 }

@@ -81,7 +81,6 @@ var botBG = catalog{
 	"bot.note_added":          "Вътрешната бележка е добавена към тикет №%d; клиентът не я вижда.",
 	"bot.not_changed":         "Тикет №%d не е променен: %s",
 	"bot.status_already":      "Тикет №%d вече е със статус „%s“.",
-	"bot.status_set":          "Статусът на тикет №%d сега е „%s“.",
 	"bot.assign_usage":        "Напишете на кого да се възложи тикетът: /assign me или /assign <отдел>.",
 	"bot.assigned_me":         "Тикет №%d е възложен на Вас.",
 	"bot.assigned_department": "Тикет №%d е възложен на отдел %s.",

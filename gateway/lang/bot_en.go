@@ -83,7 +83,6 @@ var botEN = catalog{
 	"bot.note_added":          "Internal note added to ticket #%d; the customer does not see it.",
 	"bot.not_changed":         "Ticket #%d was not changed: %s",
 	"bot.status_already":      "Ticket #%d is %s already.",
-	"bot.status_set":          "Ticket #%d is now %s.",
 	"bot.assign_usage":        "Write whom to assign the ticket to: /assign me, or /assign <department>.",
 	"bot.assigned_me":         "Ticket #%d is assigned to you.",
 	"bot.assigned_department": "Ticket #%d is assigned to the department %s.",

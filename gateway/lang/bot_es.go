@@ -82,7 +82,6 @@ var botES = catalog{
 	"bot.note_added":          "Nota interna añadida a la solicitud #%d; el cliente no la ve.",
 	"bot.not_changed":         "La solicitud #%d no se ha cambiado: %s",
 	"bot.status_already":      "La solicitud #%d ya está en estado %s.",
-	"bot.status_set":          "La solicitud #%d está ahora en estado %s.",
 	"bot.assign_usage":        "Indique a quién asignar la solicitud: /assign me, o /assign <departamento>.",
 	"bot.assigned_me":         "La solicitud #%d está asignada a usted.",
 	"bot.assigned_department": "La solicitud #%d está asignada al departamento %s.",

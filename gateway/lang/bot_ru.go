@@ -81,7 +81,6 @@ var botRU = catalog{
 	"bot.note_added":          "Внутренняя заметка добавлена в обращение №%d; клиент её не видит.",
 	"bot.not_changed":         "Обращение №%d не изменено: %s",
 	"bot.status_already":      "Обращение №%d уже в статусе «%s».",
-	"bot.status_set":          "Обращение №%d теперь в статусе «%s».",
 	"bot.assign_usage":        "Укажите, кому назначить обращение: /assign me или /assign <отдел>.",
 	"bot.assigned_me":         "Обращение №%d назначено вам.",
 	"bot.assigned_department": "Обращение №%d передано в отдел %s.",
