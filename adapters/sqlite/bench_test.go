@@ -44,7 +44,7 @@ func BenchmarkListPage_1M(b *testing.B) {
 	db := sqlitetest.Filled(b, benchDesk)
 	svc := core.NewService(db, db.Blobs(), nil, core.Options{})
 	ctx := context.Background()
-	status := core.StatusOpen
+	status, topic, property := core.StatusOpen, core.TopicSSL, int64(0)
 	for _, bc := range []struct {
 		name string
 		f    core.TicketFilter
@@ -52,6 +52,8 @@ func BenchmarkListPage_1M(b *testing.B) {
 		{"first-page", core.TicketFilter{}},
 		{"page-10", core.TicketFilter{Page: core.Page{Number: 10, Size: 20}}},
 		{"status-filter", core.TicketFilter{Status: &status}},
+		{"topic-filter", core.TicketFilter{Topic: &topic}},
+		{"no-property-filter", core.TicketFilter{PropertyID: &property}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var lat latencies

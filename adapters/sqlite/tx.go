@@ -37,6 +37,21 @@ type writeTx struct {
 	queued *bool
 	// hooks, shared by the batch, knows which change types a webhook takes (changes.go).
 	hooks *hookTypes
+	// fresh are the tickets this write created, counted already as holding one public
+	// message, with their updated_at: the first message a ticket is created with then needs
+	// no UPDATE of the new row (finish recounts those that did not get one).
+	fresh map[int64]int64
+}
+
+// finish ends one write's part of a batch: tickets created without the public first
+// message they were counted with get their true counts.
+func (t *writeTx) finish() error {
+	for id := range t.fresh {
+		if err := t.recount(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func notFound(what string, id any) error {
@@ -419,14 +434,21 @@ func (t *writeTx) insert(q string, args ...any) (int64, error) {
 }
 
 func (t *writeTx) CreateTicket(_ context.Context, tk *core.Ticket) error {
+	// Counted with the public first message it is created with (writeTx.fresh): the UPDATE
+	// of the counts would run a second statement over the new row.
 	var err error
 	tk.ID, err = t.insert(`INSERT INTO tickets (account_id, user_id, subject, description, topic, status,
-		property_id, channel, follow_up_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		property_id, channel, follow_up_of, created_at, updated_at, message_count, public_message_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)`,
 		tk.AccountID, tk.UserID, tk.Subject, tk.Description, int(tk.Topic), int(tk.Status), nullInt(tk.PropertyID),
 		string(tk.Channel), nullInt(tk.FollowUpOf), toDB(tk.CreatedAt), toDB(tk.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create ticket: %w", err)
 	}
+	if t.fresh == nil {
+		t.fresh = map[int64]int64{}
+	}
+	t.fresh[tk.ID] = toDB(tk.UpdatedAt)
 	return nil
 }
 
@@ -455,9 +477,14 @@ func (t *writeTx) CreateMessage(_ context.Context, m *core.Message) error {
 	if m.VisibleToCustomer() {
 		public = 1
 	}
+	at := toDB(m.CreatedAt)
+	if upd, ok := t.fresh[m.TicketID]; ok && public == 1 && at <= upd {
+		// The public first message of a ticket created in this write, counted already.
+		delete(t.fresh, m.TicketID)
+		return nil
+	}
 	// updated_at is set only when it moves: setting it to the value it has (a new ticket's
 	// first message) still rewrites its entries in the two indexes on updated_at.
-	at := toDB(m.CreatedAt)
 	res, err := t.q.ExecContext(t.ctx, `UPDATE tickets SET message_count = message_count + 1,
 		public_message_count = public_message_count + ?, updated_at = ? WHERE id = ? AND updated_at < ?`,
 		public, at, m.TicketID, at)

@@ -196,7 +196,11 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 				return false, translate(fmt.Errorf("savepoint: %w", err))
 			}
 		}
-		err := run(r.fn, &writeTx{readTx: readTx{ctx: ctx, q: stx}, queued: &db.batchQueued, hooks: hooks})
+		w := &writeTx{readTx: readTx{ctx: ctx, q: stx}, queued: &db.batchQueued, hooks: hooks}
+		err := run(r.fn, w)
+		if err == nil {
+			err = w.finish()
+		}
 		if err != nil && !savepoints {
 			tx.Rollback()
 			return false, errRetryWithSavepoints

@@ -53,6 +53,53 @@ func runTickets(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("CountsOfTicketsCreatedInOneWrite", func(t *testing.T) {
+		// A store may count a new ticket's public first message in its INSERT; whatever the
+		// write then adds (nothing, an internal note first, more messages), the counts are
+		// the messages it holds.
+		d := newDesk(t, open, core.Options{})
+		at := d.clock.Now()
+		var bare, noted, busy core.Ticket
+		d.write(t, func(tx core.Tx) error {
+			for _, tk := range []*core.Ticket{&bare, &noted, &busy} {
+				*tk = core.Ticket{AccountID: 1, UserID: 100, Subject: "s", Status: core.StatusOpen, Channel: core.ChannelAPI,
+					CreatedAt: at, UpdatedAt: at}
+				if err := tx.CreateTicket(ctx, tk); err != nil {
+					return err
+				}
+			}
+			msgs := []core.Message{
+				{TicketID: noted.ID, AuthorUserID: 900, Author: core.AuthorStaff, Body: "note", Internal: true, CreatedAt: at},
+				{TicketID: noted.ID, AuthorUserID: 100, Author: core.AuthorCustomer, Body: "later", CreatedAt: at.Add(time.Second)},
+				{TicketID: busy.ID, AuthorUserID: 100, Author: core.AuthorCustomer, Body: "first", CreatedAt: at},
+				{TicketID: busy.ID, AuthorUserID: 100, Author: core.AuthorCustomer, Body: "second", CreatedAt: at},
+			}
+			for i := range msgs {
+				msgs[i].Channel = core.ChannelAPI
+				if err := tx.CreateMessage(ctx, &msgs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, c := range []struct {
+			name          string
+			id            int64
+			total, public int
+			updated       time.Time
+		}{
+			{"no message", bare.ID, 0, 0, at},
+			{"an internal note, then a reply", noted.ID, 2, 1, at.Add(time.Second)},
+			{"two public messages", busy.ID, 2, 2, at},
+		} {
+			got := d.getTicket(t, c.id)
+			if got.MessageCount != c.total || got.PublicMessageCount != c.public || !got.UpdatedAt.Equal(c.updated) {
+				t.Errorf("%s: counts %d/%d updated %v, want %d/%d updated %v", c.name, got.MessageCount, got.PublicMessageCount,
+					got.UpdatedAt, c.total, c.public, c.updated)
+			}
+		}
+	})
+
 	t.Run("MessagesAndVisibility", func(t *testing.T) {
 		d := newDesk(t, open, core.Options{})
 		tk := d.ticket(t, d.ann, core.NewTicket{})
