@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/smtp"
+	"github.com/helpdeskd/helpdeskd/adapters/smtp/smtptest"
 	"github.com/helpdeskd/helpdeskd/adapters/sqlite"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
@@ -124,13 +125,13 @@ func (d *outboxDesk) waitEmpty(ctx context.Context, deadline time.Time) error {
 // sink and, when s.smtpAddr is set, against that server: the server alone (its ceiling),
 // a backlog drained to it, then steady creates with the dispatcher keeping up.
 func outboxRows(ctx context.Context, s outboxSpec, dir string, cell func(func() (row, error)) (row, error), progress func(string, ...any)) ([]row, error) {
-	sink, err := startSink()
+	sink, err := smtptest.StartSink()
 	if err != nil {
 		return nil, err
 	}
-	defer sink.close()
+	defer sink.Close()
 	targets := []outboxSpec{s}
-	targets[0].smtpAddr, targets[0].server = sink.addr(), "an SMTP sink in process"
+	targets[0].smtpAddr, targets[0].server = sink.Addr(), "an SMTP sink in process"
 	if s.smtpAddr != "" {
 		targets = append(targets, s)
 		targets[1].server = "loopback Postfix"
