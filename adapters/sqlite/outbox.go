@@ -25,7 +25,7 @@ const (
 	markFailedSQL = `UPDATE notifications SET state = 'failed', attempts = ?, last_error = ?
 		WHERE id = ? AND state = 'pending'`
 	ticketOriginSQL = `SELECT key FROM inbound_messages
-		WHERE ticket_id = ? AND channel = ? AND result = 'ticket' LIMIT 1`
+		WHERE ticket_id = ? AND channel = ? AND result = 'ticket' ORDER BY key LIMIT 1`
 )
 
 // RecordOutcomes records many delivery outcomes in one transaction, each as MarkSent,
