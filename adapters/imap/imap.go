@@ -143,8 +143,9 @@ type Mail struct {
 	UID         uint32
 	UIDValidity uint32
 	// Raw is the message as the server sent it, Size bytes, in a temporary file that is
-	// gone once HandleMail returned: the poller never holds a mail in memory, so a mail at
-	// MaxMessageBytes costs no more than a small one.
+	// gone once HandleMail returned (a mail of up to 256 KiB in memory): the poller never
+	// holds a large mail in memory, so a mail at MaxMessageBytes costs no more than a small
+	// one.
 	Raw          io.ReaderAt
 	Size         int64
 	InternalDate time.Time

@@ -432,37 +432,55 @@ func TestBackoff_GrowsJitteredAndBounded(t *testing.T) {
 	}
 }
 
+// literal is a literal whose size the server announced, as imapclient hands them.
+type literal struct {
+	*strings.Reader
+	size int64
+}
+
+func (l literal) Size() int64 { return l.size }
+
 func TestSpool(t *testing.T) {
+	big := strings.Repeat("x", memSpoolBytes+1)
 	tests := []struct {
-		name  string
-		in    string
-		limit int64
-		want  []byte // nil: no file
+		name      string
+		in        string
+		announced bool // the server gave the literal's size
+		limit     int64
+		want      []byte // nil: not kept
+		inFile    bool
 	}{
-		{"under", "hello", 10, []byte("hello")},
-		{"at", "hello", 5, []byte("hello")},
-		{"over", "hello!", 5, nil},
-		{"empty", "", 5, []byte{}},
+		{"under", "hello", false, 10, []byte("hello"), true},
+		{"at", "hello", false, 5, []byte("hello"), true},
+		{"over", "hello!", false, 5, nil, false},
+		{"empty", "", false, 5, []byte{}, true},
+		{"announced small: in memory", "hello", true, 10, []byte("hello"), false},
+		{"announced over the limit: drained", "hello!", true, 5, nil, false},
+		{"announced past the memory bound: a file", big, true, 2 * memSpoolBytes, []byte(big), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			p := &Poller{opts: Options{MaxMessageBytes: tt.limit, TempDir: dir}}
-			r := strings.NewReader(tt.in)
+			sr := strings.NewReader(tt.in)
+			var r io.Reader = struct{ io.Reader }{sr} // strings.Reader has a Size of its own
+			if tt.announced {
+				r = literal{sr, int64(len(tt.in))}
+			}
 			s, err := p.spool(r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Len() != 0 {
-				t.Errorf("%d bytes of the literal left unread", r.Len())
+			if sr.Len() != 0 {
+				t.Errorf("%d bytes of the literal left unread", sr.Len())
 			}
-			if (s.file == nil) != (tt.want == nil) {
-				t.Fatalf("spool(%q, %d): file %v, want one: %v", tt.in, tt.limit, s.file, tt.want != nil)
+			if (s.data == nil) != (tt.want == nil) || (s.file != nil) != tt.inFile {
+				t.Fatalf("spool(%d bytes, %d): data %v, file %v; want data: %v, a file: %v", len(tt.in), tt.limit, s.data != nil, s.file != nil, tt.want != nil, tt.inFile)
 			}
-			if s.file != nil {
-				got, err := io.ReadAll(io.NewSectionReader(s.file, 0, s.size))
+			if s.data != nil {
+				got, err := io.ReadAll(io.NewSectionReader(s.data, 0, s.size))
 				if err != nil || !bytes.Equal(got, tt.want) || s.size != int64(len(tt.want)) {
-					t.Errorf("spool(%q, %d) = %q (size %d), %v; want %q", tt.in, tt.limit, got, s.size, err, tt.want)
+					t.Errorf("spool(%d bytes, %d) = %d bytes (size %d), %v; want %d bytes", len(tt.in), tt.limit, len(got), s.size, err, len(tt.want))
 				}
 			}
 			s.close()
