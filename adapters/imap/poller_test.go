@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,6 +138,57 @@ func TestRun_HandlerErrorLeavesMailAndRetries(t *testing.T) {
 	seen := rec.seen()
 	if len(seen) != 2 || seen[0].UID != seen[1].UID {
 		t.Errorf("handler calls: %d, want 2 for the same uid", len(seen))
+	}
+}
+
+// A handler's error in a later batch, while the batch before it is still being moved (the
+// poller moves one batch while it handles the next): the mails handled before the error are
+// moved once, the failing one and those after it stay and are handled again.
+func TestRun_HandlerErrorInALaterBatchKeepsWhatWasHandled(t *testing.T) {
+	srv := imaptest.Env(t)
+	box := imaptest.Mailbox(t, srv, testUser)
+	const n = 2*fetchChunk + 7
+	const bad = fetchChunk + 10
+	raws := make([][]byte, n)
+	for i := range raws {
+		raws[i] = newMail(fmt.Sprintf("mail %03d", i), 200)
+	}
+	imaptest.AppendAll(t, srv, testUser, box, raws)
+	var failedOnce atomic.Bool
+	rec := &recorder{decide: func(_ int, m seenMail) (Disposition, string, error) {
+		if subject(m.Raw) == subject(raws[bad]) && failedOnce.CompareAndSwap(false, true) {
+			return 0, "", errors.New("database is down")
+		}
+		return Processed, "", nil
+	}}
+	opts := options(t, srv, box)
+	opts.Workers = 4
+	start(t, New(opts, rec))
+
+	processed := imaptest.WaitForMessages(t, srv, testUser, opts.ProcessedMailbox, n, waitLong)
+	got := map[string]int{}
+	for _, m := range processed {
+		got[subject(m.Raw)]++
+	}
+	calls := map[string]int{}
+	for _, m := range rec.seen() {
+		calls[subject(m.Raw)]++
+	}
+	for i, raw := range raws {
+		s := subject(raw)
+		if got[s] != 1 {
+			t.Errorf("%q is %d times in the processed mailbox, want once", s, got[s])
+		}
+		want := 1
+		if i == bad {
+			want = 2
+		}
+		if calls[s] != want {
+			t.Errorf("%q was handled %d times, want %d", s, calls[s], want)
+		}
+	}
+	if left := imaptest.Count(t, srv, testUser, box); left != 0 {
+		t.Errorf("watched mailbox still holds %d mails, want 0", left)
 	}
 }
 

@@ -41,10 +41,99 @@ func (o *outcome) add(uid imap.UID, d Disposition) {
 // round handles every mail of the selected mailbox once, in ascending UID order. again
 // reports that something must be retried after a backoff (a handler's error, a failed move);
 // err is a connection error.
+//
+// The connection works while the handlers do: the next batch's bodies are fetched while the
+// mails of one are handled, and a handled batch is moved while the next one is handled (one
+// move at a time, in order). Every command names mails by UID and no two of them touch the
+// same mails, so pipelining them on the one connection is unambiguous (RFC 9051, 5.5).
 func (p *Poller) round(ctx context.Context, cn *conn, uidValidity uint32) (again bool, err error) {
 	uids, err := search(cn.c)
 	if err != nil {
 		return false, err
+	}
+	fetched := make(chan fetchedBatch) // unbuffered: at most one batch waits, fetched
+	quit := make(chan struct{})
+	go p.fetchAhead(ctx, cn, uids, fetched, quit)
+	defer func() {
+		close(quit)
+		for fb := range fetched { // the fetcher is done with the connection once it closes this
+			fb.close()
+		}
+	}()
+	var moving chan moveResult // the move in flight, if any
+	settle := func() (again bool, err error) {
+		if moving == nil {
+			return false, nil
+		}
+		r := <-moving
+		moving = nil
+		return !r.moved && r.err == nil, r.err
+	}
+	for fb := range fetched {
+		if fb.err != nil {
+			settle()
+			return false, fb.err
+		}
+		var out outcome
+		for _, m := range fb.big {
+			reason := fmt.Sprintf("message of %d bytes is over the limit of %d bytes", m.size, p.opts.MaxMessageBytes)
+			p.log.Warn("imap mail too big, not fetched", "uid", m.uid, "mailbox", cn.failed, "size", m.size, "reason", reason)
+			out.add(m.uid, Failed)
+		}
+		stop := p.handleBatch(ctx, cn, uidValidity, fb, &out)
+		fb.close()
+		if again, err := settle(); err != nil || again {
+			return again, err
+		}
+		if out.n > 0 {
+			moving = make(chan moveResult, 1)
+			go func() {
+				moved, err := p.moveAway(cn, &out)
+				moving <- moveResult{moved, err}
+			}()
+		}
+		if stop {
+			if _, err := settle(); err != nil {
+				return false, err
+			}
+			return true, nil
+		}
+	}
+	return settle()
+}
+
+type moveResult struct {
+	moved bool
+	err   error
+}
+
+// fetchedBatch is a batch of mails with their bodies, or the connection error that ended
+// the fetching.
+type fetchedBatch struct {
+	batch, big []meta // big: over the limit, not fetched
+	raws       map[imap.UID]spooled
+	err        error
+}
+
+func (fb fetchedBatch) close() {
+	for _, f := range fb.raws {
+		f.close()
+	}
+}
+
+// fetchAhead fetches the mails of uids batch by batch and hands each batch to out, until
+// all are handed, quit is closed or a fetch fails (that error is the last batch). It closes
+// out when it no longer uses the connection.
+func (p *Poller) fetchAhead(ctx context.Context, cn *conn, uids []imap.UID, out chan<- fetchedBatch, quit <-chan struct{}) {
+	defer close(out)
+	send := func(fb fetchedBatch) bool {
+		select {
+		case out <- fb:
+			return true
+		case <-quit:
+			fb.close()
+			return false
+		}
 	}
 	for len(uids) > 0 && ctx.Err() == nil {
 		n := min(len(uids), fetchChunk)
@@ -52,35 +141,27 @@ func (p *Poller) round(ctx context.Context, cn *conn, uidValidity uint32) (again
 		uids = uids[n:]
 		metas, err := fetchMeta(cn.c, chunk)
 		if err != nil {
-			return false, err
+			send(fetchedBatch{err: err})
+			return
 		}
 		for len(metas) > 0 {
-			// A batch: mails whose bodies are held in memory together.
-			var out outcome
-			batch, big, rest := p.nextBatch(metas)
-			metas = rest
-			for _, m := range big {
-				reason := fmt.Sprintf("message of %d bytes is over the limit of %d bytes", m.size, p.opts.MaxMessageBytes)
-				p.log.Warn("imap mail too big, not fetched", "uid", m.uid, "mailbox", cn.failed, "size", m.size, "reason", reason)
-				out.add(m.uid, Failed)
-			}
-			stop, err := p.handleBatch(ctx, cn, uidValidity, batch, &out)
-			if err != nil {
-				return false, err
-			}
-			if out.n > 0 {
-				if moved, err := p.moveAway(cn, &out); err != nil {
-					return false, err
-				} else if !moved {
-					return true, nil
+			var fb fetchedBatch
+			fb.batch, fb.big, metas = p.nextBatch(metas)
+			if len(fb.batch) > 0 {
+				uids := make([]imap.UID, len(fb.batch))
+				for i, m := range fb.batch {
+					uids[i] = m.uid
+				}
+				if fb.raws, err = p.fetchBodies(cn.c, uids); err != nil {
+					send(fetchedBatch{err: err})
+					return
 				}
 			}
-			if stop {
-				return true, nil
+			if !send(fb) {
+				return
 			}
 		}
 	}
-	return false, nil
 }
 
 // nextBatch takes from metas the next mails to fetch together — up to batchBytes, at least
@@ -122,26 +203,11 @@ func fetchMeta(c *imapclient.Client, uids []imap.UID) ([]meta, error) {
 	return metas, nil
 }
 
-// handleBatch fetches the batch's bodies in one FETCH (BODY.PEEK[], so nothing is marked
-// \Seen before the handler returned), then hands them to the handler one by one, adding the
-// dispositions to out. stop reports a handler's error: the mail and those after it stay.
-func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, batch []meta, out *outcome) (stop bool, err error) {
-	if len(batch) == 0 {
-		return false, nil
-	}
-	uids := make([]imap.UID, len(batch))
-	for i, m := range batch {
-		uids[i] = m.uid
-	}
-	raws, err := p.fetchBodies(cn.c, uids)
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		for _, f := range raws {
-			f.close()
-		}
-	}()
+// handleBatch hands the fetched mails of fb to the handler, at most Workers at a time,
+// adding the dispositions to out. stop reports a handler's error: the mail and those after
+// it stay.
+func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, fb fetchedBatch, out *outcome) (stop bool) {
+	batch, raws := fb.batch, fb.raws
 	type result struct {
 		d      Disposition
 		reason string
@@ -200,7 +266,7 @@ func (p *Poller) handleBatch(ctx context.Context, cn *conn, uidValidity uint32, 
 		}
 		out.add(m.uid, r.d)
 	}
-	return stop, nil
+	return stop
 }
 
 // fetchBodies returns the raw mails by UID, each in a temporary file (the caller closes
