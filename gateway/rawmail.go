@@ -49,6 +49,9 @@ func (h *RawMail) Apply(ctx context.Context, raw io.ReaderAt, size int64) (faile
 	if err != nil {
 		return false, "", err
 	}
+	if d, ok := h.Blobs.(heldPuts); ok {
+		defer d.Done(hash)
+	}
 	st := &staging{ctx: ctx, svc: h.Pipeline.svc}
 	in, perr := h.Parse(rd, size, st.stage)
 	if err := cmp.Or(rd.error(), st.err); err != nil {
@@ -86,6 +89,13 @@ func (h *RawMail) Apply(ctx context.Context, raw io.ReaderAt, size int64) (faile
 	}
 	log.Info("mail processed", "result", out.Result, "ticket", out.TicketID)
 	return false, "", nil
+}
+
+// heldPuts is a blob store that may hold what Put stored until the write that references it
+// commits, and keep it in that write (the SQLite store does so with a small raw mail). Done
+// says that write is over, committed or not.
+type heldPuts interface {
+	Done(hash string)
 }
 
 func (h *RawMail) count(result string) {

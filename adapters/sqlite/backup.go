@@ -150,17 +150,25 @@ func vacuumInto(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-// referencedBlobs lists, sorted, the blobs that the database at path references: the
-// attachments' bytes and the raw mails that inbound records keep.
+// referencedBlobs lists, sorted, the blobs that the database at path references and keeps
+// in files: the attachments' bytes and the raw mails that inbound records keep, but for
+// those kept in the database itself (inline_blobs, from migration 021 on).
 func referencedBlobs(ctx context.Context, path string) ([]string, error) {
 	db, err := openExisting(path, true)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT hash FROM attachments
-		UNION SELECT raw_hash FROM inbound_messages WHERE raw_hash != ''
-		ORDER BY 1`)
+	var inline bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inline_blobs')`).Scan(&inline); err != nil {
+		return nil, fmt.Errorf("list referenced blobs: %w", err)
+	}
+	q := `SELECT hash FROM attachments
+		UNION SELECT raw_hash FROM inbound_messages WHERE raw_hash != ''`
+	if inline {
+		q = `SELECT * FROM (` + q + `) WHERE hash NOT IN (SELECT hash FROM inline_blobs)`
+	}
+	rows, err := db.QueryContext(ctx, q+` ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("list referenced blobs: %w", err)
 	}

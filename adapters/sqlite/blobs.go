@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -42,6 +43,11 @@ type Blobs struct {
 	// refs reports whether a committed row references the hash; nil (a Blobs without its
 	// database) removes nothing.
 	refs func(ctx context.Context, hash string) (bool, error)
+	// inline, dropInline and sweepInline read, remove and sweep the small raw mails kept in
+	// the database (blobs_inline.go); nil without the database.
+	inline      func(ctx context.Context, hash string) ([]byte, bool, error)
+	dropInline  func(ctx context.Context, hash string) (int64, error)
+	sweepInline func(ctx context.Context) (int, int64, error)
 
 	// mu orders moving a new upload into place against the check-and-remove of Discard and
 	// Sweep, so that bytes are never removed under an upload that just stored them again.
@@ -125,9 +131,18 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, max int64) (string, int64,
 }
 
 // Open returns the bytes stored under hash.
-func (b *Blobs) Open(_ context.Context, hash string) (io.ReadCloser, error) {
+func (b *Blobs) Open(ctx context.Context, hash string) (io.ReadCloser, error) {
 	if !validHash(hash) {
 		return nil, core.Errorf(core.ENOTFOUND, "Attachment not found.")
+	}
+	if b.inline != nil {
+		data, ok, err := b.inline(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}
 	}
 	f, err := os.Open(b.path(hash))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -168,16 +183,22 @@ func (b *Blobs) removeUnreferenced(ctx context.Context, hash string) (bool, int6
 	if err != nil || used {
 		return false, 0, err
 	}
+	var inlined int64
+	if b.dropInline != nil {
+		if inlined, err = b.dropInline(ctx, hash); err != nil {
+			return false, 0, err
+		}
+	}
 	info, err := os.Stat(b.path(hash))
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, 0, nil
+		return inlined > 0, inlined, nil
 	} else if err != nil {
 		return false, 0, err
 	}
 	if err := os.Remove(b.path(hash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, 0, fmt.Errorf("remove blob %s: %w", hash, err)
 	}
-	return true, info.Size(), nil
+	return true, inlined + info.Size(), nil
 }
 
 // prune forgets uploads older than StagingGrace; b.mu must be held.
@@ -258,6 +279,14 @@ func (b *Blobs) Sweep(ctx context.Context, olderThan time.Duration) (SweepResult
 				res.Bytes += n
 			}
 		}
+	}
+	if b.sweepInline != nil {
+		n, bytes, err := b.sweepInline(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		res.Removed += n
+		res.Bytes += bytes
 	}
 	return res, errors.Join(errs...)
 }

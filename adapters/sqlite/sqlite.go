@@ -51,6 +51,8 @@ type DB struct {
 	rdb   *sql.DB // read-only pool
 	cdb   *sql.DB // exactly one connection: the checkpointer
 	blobs *Blobs
+	// held are the small raw mails RawMails holds until their inbound record is written.
+	held heldRaws
 
 	// wstmts and rstmts keep the prepared statements of the writer and of the read pool.
 	wstmts, rstmts *stmtCache
@@ -160,6 +162,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.blobs.refs = db.blobReferenced
+	db.blobs.inline, db.blobs.dropInline, db.blobs.sweepInline = db.inlineBlob, db.dropInline, db.sweepInline
 	cdb, err := sql.Open("sqlite", dsn(path, []string{fmt.Sprintf("busy_timeout(%d)", checkpointBusy), "synchronous(" + sync + ")"}, "deferred"))
 	if err != nil {
 		wdb.Close()

@@ -41,6 +41,8 @@ type writeTx struct {
 	// message, with their updated_at: the first message a ticket is created with then needs
 	// no UPDATE of the new row (finish recounts those that did not get one).
 	fresh map[int64]int64
+	// held are the raw mails to write with the inbound records that name them.
+	held *heldRaws
 }
 
 // finish ends one write's part of a batch: tickets created without the public first
@@ -560,5 +562,5 @@ func (t *writeTx) RecordInbound(_ context.Context, r *core.InboundRecord) error 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return core.Errorf(core.ECONFLICT, "Inbound %s message %q was processed before.", r.Channel, r.Key)
 	}
-	return nil
+	return t.keepHeld(r.RawHash)
 }

@@ -196,7 +196,7 @@ func (db *DB) runBatch(ctx context.Context, batch []*writeReq, results []error, 
 				return false, translate(fmt.Errorf("savepoint: %w", err))
 			}
 		}
-		w := &writeTx{readTx: readTx{ctx: ctx, q: stx}, queued: &db.batchQueued, hooks: hooks}
+		w := &writeTx{readTx: readTx{ctx: ctx, q: stx}, queued: &db.batchQueued, hooks: hooks, held: &db.held}
 		err := run(r.fn, w)
 		if err == nil {
 			err = w.finish()

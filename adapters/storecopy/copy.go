@@ -1,6 +1,7 @@
 package storecopy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -373,7 +374,35 @@ func openReader(ctx context.Context, src Store) (*reader, error) {
 		return nil, fmt.Errorf("store copy: %w", err)
 	}
 	r.raw, r.stx, r.blobs = raw, tx, b
+	var inline bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inline_blobs')`).Scan(&inline); err != nil {
+		tx.Rollback()
+		raw.Close()
+		return nil, fmt.Errorf("store copy: read %s: %w", src, err)
+	}
+	if inline {
+		r.blobs = inlineFirst{Blobs: b, tx: tx}
+	}
 	return r, nil
+}
+
+// inlineFirst reads a blob of a SQLite source from the database when the desk keeps it
+// there (a small raw mail, sqlite.RawMails), else from its file.
+type inlineFirst struct {
+	core.Blobs
+	tx *sql.Tx
+}
+
+func (s inlineFirst) Open(ctx context.Context, hash string) (io.ReadCloser, error) {
+	var data []byte
+	err := s.tx.QueryRowContext(ctx, `SELECT data FROM inline_blobs WHERE hash = ?`, hash).Scan(&data)
+	if err == nil {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return s.Blobs.Open(ctx, hash)
 }
 
 func (r *reader) close() {

@@ -134,13 +134,21 @@ func build(t *testing.T, db store) {
 		Description: "Please add an MX record for globex.example", Topic: 3, PropertyID: 200, DepartmentID: 5}))
 	t4 := must[*core.Ticket](t, "ticket")(svc.CreateTicket(ctx, b, core.NewTicket{AccountID: 1, Subject: "Duplicate of the printer",
 		Description: "Same printer, still smoking", Topic: 1}))
-	// A mailed ticket with its raw mail kept.
-	rawHash, _, err := db.Blobs().Put(ctx, strings.NewReader("From: ann@example.com\r\nSubject: Mailbox full\r\n\r\nmy quota is gone\r\n"), 1<<20)
+	// A mailed ticket with its raw mail kept, as the mail gateway keeps it: on SQLite in the
+	// database, written with its inbound record (sqlite.RawMails).
+	raws := db.Blobs()
+	if r, ok := db.(interface{ RawMails() core.Blobs }); ok {
+		raws = r.RawMails()
+	}
+	rawHash, _, err := raws.Put(ctx, strings.NewReader("From: ann@example.com\r\nSubject: Mailbox full\r\n\r\nmy quota is gone\r\n"), 1<<20)
 	check(t, "raw mail", err)
 	am := actor(t, ctx, db, custA, core.ChannelEmail)
 	t5 := must[*core.Ticket](t, "ticket")(svc.CreateTicket(ctx, am, core.NewTicket{AccountID: 1, Subject: "Mailbox full",
 		Description: "my quota is gone", Topic: 0, Unverified: true,
 		Source: &core.Source{Channel: core.ChannelEmail, Key: "<m1@example.com>", RawHash: rawHash}}))
+	if d, ok := raws.(interface{ Done(string) }); ok {
+		d.Done(rawHash)
+	}
 
 	// Replies: public with a file, a mail reply with its full text, an internal note, a
 	// staff answer; one hidden, one edited.

@@ -92,6 +92,21 @@ func startDesk(t testing.TB, cfg config.Config, setup ...func(*Main)) *desk {
 	return d
 }
 
+// readBlob reads the bytes the daemon's store keeps under hash.
+func readBlob(t *testing.T, d *desk, hash string) string {
+	t.Helper()
+	rc, err := d.m.DB.Blobs().Open(context.Background(), hash)
+	if err != nil {
+		t.Fatalf("open blob %s: %v", hash, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func (d *desk) stop() {
 	if d.cancel == nil {
 		return
@@ -351,6 +366,17 @@ func TestEmail_EndToEnd(t *testing.T) {
 		t.Fatalf("ticket %+v", tk)
 	}
 	tag := fmt.Sprintf("[#%d]", tk.ID)
+	// Its raw mail is kept: in the database, written with its inbound record, not in a file.
+	rec, err := d.m.DB.Inbound(context.Background(), core.ChannelEmail, firstID)
+	if err != nil {
+		t.Fatalf("inbound record of the first mail: %v", err)
+	}
+	if raw := readBlob(t, d, rec.RawHash); !strings.Contains(raw, "Our site answers 502 since 10:00.") || !strings.Contains(raw, firstID) {
+		t.Errorf("the kept raw mail is not the mail sent:\n%s", raw)
+	}
+	if _, err := os.Stat(filepath.Join(d.m.Config.Database.AttachmentsPath(), rec.RawHash[:2], rec.RawHash)); err == nil {
+		t.Error("the raw mail of a small mail is a file")
+	}
 
 	// The confirmation arrives with [#N] and threading headers.
 	conf := waitMail(t, s, "cat", tag)

@@ -56,8 +56,12 @@ func (m *Main) openEmail(ctx context.Context) error {
 	})
 	parse := mail.Options{MaxAttachmentBytes: m.Config.Attachments.MaxBytes, ThreadSecret: m.replySecret(),
 		Auth: mail.Authentication{TrustedAuthservIDs: cfg.TrustedAuthservIDs, VerifyDKIM: cfg.VerifyDKIM, LookupTXT: m.LookupTXT}}
+	raws := m.DB.Blobs()
+	if r, ok := m.DB.(interface{ RawMails() core.Blobs }); ok {
+		raws = r.RawMails() // SQLite keeps a small raw mail in its inbound record's transaction
+	}
 	handler := mailHandler{raw: &gateway.RawMail{
-		Blobs:    m.DB.Blobs(),
+		Blobs:    raws,
 		Pipeline: pipeline,
 		Parse: func(raw io.ReaderAt, size int64, stage gateway.StageFunc) (gateway.Inbound, error) {
 			opts := parse
