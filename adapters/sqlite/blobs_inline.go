@@ -144,15 +144,7 @@ func (db *DB) dropInline(ctx context.Context, hash string) (int64, error) {
 	if !kept {
 		return 0, nil
 	}
-	var n int64
-	err := db.Write(ctx, func(tx core.Tx) error {
-		q := tx.(*writeTx).q
-		err := q.QueryRowContext(ctx, `DELETE FROM inline_blobs WHERE hash = ?1`+unreferencedInline+` RETURNING length(data)`, hash).Scan(&n)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	_, n, err := db.deleteInline(ctx, []string{hash})
 	if err != nil {
 		return 0, fmt.Errorf("remove blob %s: %w", hash, err)
 	}
@@ -160,30 +152,59 @@ func (db *DB) dropInline(ctx context.Context, hash string) (int64, error) {
 }
 
 // sweepInline removes the bytes kept in the database that no row references any more (an
-// erasure or the retention of raw mails cleared the reference). Bytes are written in the
-// transaction of their reference, so none is ever unreferenced on its way in.
-func (db *DB) sweepInline(ctx context.Context) (removed int, bytes int64, err error) {
-	err = db.Write(ctx, func(tx core.Tx) error {
-		rows, err := tx.(*writeTx).q.QueryContext(ctx, `DELETE FROM inline_blobs WHERE true`+unreferencedInline+` RETURNING length(data)`)
-		if err != nil {
-			return err
+// erasure or the retention of raw mails cleared the reference, and its removal failed).
+// Bytes are written in the transaction of their reference, so none is ever unreferenced on
+// its way in. The candidates are found on a reader (the hash index, the references'
+// indexes), so the writer only deletes them.
+func (db *DB) sweepInline(ctx context.Context) (int, int64, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT hash FROM inline_blobs WHERE true`+unreferencedInline)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sweep blobs kept in the database: %w", err)
+	}
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return 0, 0, fmt.Errorf("sweep blobs kept in the database: %w", err)
 		}
-		defer rows.Close()
+		hashes = append(hashes, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, fmt.Errorf("sweep blobs kept in the database: %w", err)
+	}
+	if len(hashes) == 0 {
+		return 0, 0, nil
+	}
+	removed, n, err := db.deleteInline(ctx, hashes)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sweep blobs kept in the database: %w", err)
+	}
+	return removed, n, nil
+}
+
+// deleteInline deletes, in one write, the rows of hashes that no row references (checked
+// again in the write) and returns how many went and their size.
+func (db *DB) deleteInline(ctx context.Context, hashes []string) (removed int, bytes int64, err error) {
+	err = db.Write(ctx, func(tx core.Tx) error {
 		removed, bytes = 0, 0
-		for rows.Next() {
+		q := tx.(*writeTx).q
+		for _, h := range hashes {
 			var n int64
-			if err := rows.Scan(&n); err != nil {
+			err := q.QueryRowContext(ctx, `DELETE FROM inline_blobs WHERE hash = ?`+unreferencedInline+` RETURNING length(data)`, h).Scan(&n)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
 				return err
 			}
 			removed++
 			bytes += n
 		}
-		return rows.Err()
+		return nil
 	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("sweep blobs kept in the database: %w", err)
-	}
-	return removed, bytes, nil
+	return removed, bytes, err
 }
 
 const unreferencedInline = `

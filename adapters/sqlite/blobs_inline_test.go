@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"database/sql"
 	"io"
 	"os"
 	"path/filepath"
@@ -83,6 +84,27 @@ func TestRawMails_SmallMailKeptWithItsInboundRecord(t *testing.T) {
 	res, err := sqlite.Backup(ctx, f.db.Path(), &archive, sqlite.BackupOptions{TempDir: t.TempDir()})
 	if err != nil || len(res.Missing) != 0 {
 		t.Fatalf("backup: %+v, %v", res, err)
+	}
+
+	// Bytes whose reference went without their removal (a failed removal after an
+	// erasure) are swept.
+	lost := ingest("<lost@example.com>", "From: ann@example.com\r\nSubject: Lost\r\n\r\nreference cleared\r\n")
+	raw, err := sql.Open("sqlite", f.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE inbound_messages SET raw_hash = '' WHERE raw_hash = ?`, lost); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.db.SweepBlobs(ctx, 0); err != nil || res.Removed != 1 {
+		t.Fatalf("sweep of an unreferenced kept raw mail: %+v, %v; want 1 removed", res, err)
+	}
+	if _, err := read(lost); core.ErrorCode(err) != core.ENOTFOUND {
+		t.Errorf("a swept raw mail reads with %v, want ENOTFOUND", err)
+	}
+	if got, err := read(smallHash); err != nil || got != small {
+		t.Fatalf("the sweep took a referenced raw mail: %q, %v", got, err)
 	}
 
 	// Erasing the sender removes the bytes kept in the database.
