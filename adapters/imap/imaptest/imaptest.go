@@ -291,6 +291,31 @@ func Count(tb testing.TB, s Server, user, mailbox string) int {
 	return n
 }
 
+// Counter counts a mailbox's messages over one connection kept open: a loop that asks
+// every few milliseconds would otherwise make the server log a user in each time, work on
+// the same cores as what the loop measures.
+type Counter struct {
+	tb      testing.TB
+	c       *imapclient.Client
+	mailbox string
+}
+
+// NewCounter returns a Counter of user's mailbox, its connection closed when the test ends.
+func NewCounter(tb testing.TB, s Server, user, mailbox string) *Counter {
+	tb.Helper()
+	return &Counter{tb: tb, c: Client(tb, s, user), mailbox: mailbox}
+}
+
+// Count returns the number of messages in the mailbox now.
+func (k *Counter) Count() int {
+	k.tb.Helper()
+	n, err := count(k.c, k.mailbox)
+	if err != nil {
+		k.tb.Fatalf("imaptest: count %s: %v", k.mailbox, err)
+	}
+	return n
+}
+
 func count(c *imapclient.Client, mailbox string) (int, error) {
 	st, err := c.Status(mailbox, &imap.StatusOptions{NumMessages: true}).Wait()
 	var imapErr *imap.Error
