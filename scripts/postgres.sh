@@ -9,10 +9,16 @@
 # DIR/env exports HELPDESKD_TEST_POSTGRES, a DSN for the superuser postgres (no password:
 # trust authentication on the socket), e.g.
 #   postgres://postgres@/postgres?host=/tmp/helpdeskd-postgres.XXXX/sock
-# Tests create databases of their own on it (adapters/postgres/pgtest).
+# Tests create databases of their own on it (adapters/postgres/pgtest). In front of the
+# server a PgBouncer in transaction pooling mode listens on a Unix socket of its own
+# (DIR/bouncer) and reaches every database of the server; DIR/env exports its DSN as
+# HELPDESKD_TEST_PGBOUNCER, e.g.
+#   postgres://postgres@/postgres?host=/tmp/helpdeskd-postgres.XXXX/bouncer&port=6432
+# for the tests that run the store behind it. Without pgbouncer (not installed, and not root
+# to install it) that line is left out and those tests skip.
 #
-# Installs Debian's postgresql with apt-get when no /usr/lib/postgresql/*/bin/initdb is there
-# (that needs root). As root, the server runs as the postgres user (initdb and postgres
+# Installs Debian's postgresql and pgbouncer with apt-get when no
+# /usr/lib/postgresql/*/bin/initdb or no pgbouncer is there (that needs root). As root, the server runs as the postgres user (initdb and postgres
 # refuse root), and DIR is handed to that user; otherwise it runs as the current user. fsync
 # stays on: the tests measure durability too. Running start twice, or on a DIR left over from
 # an earlier run, restarts cleanly with an empty cluster. Every file and process belongs to
@@ -21,7 +27,9 @@
 # or stopped.
 set -euo pipefail
 
-readonly PACKAGES="postgresql"
+readonly PACKAGES="postgresql pgbouncer"
+readonly PGBOUNCER=/usr/sbin/pgbouncer
+readonly BOUNCER_PORT=6432 # names the socket file only (.s.PGSQL.6432), as PORT does
 readonly PG_USER=postgres # the OS user the server runs as when started by root
 readonly SUPERUSER=postgres
 readonly PORT=5432 # names the socket file only (.s.PGSQL.5432): there is no TCP listener
@@ -58,7 +66,11 @@ bindir() {
 }
 
 install_packages() {
-	if [ -n "$(bindir)" ]; then
+	if [ -n "$(bindir)" ] && [ -x "$PGBOUNCER" ]; then
+		return
+	fi
+	if [ -n "$(bindir)" ] && [ "$(id -u)" -ne 0 ]; then
+		say "no $PGBOUNCER and not root to install it: the tests behind PgBouncer will skip"
 		return
 	fi
 	[ "$(id -u)" -eq 0 ] || fail "no /usr/lib/postgresql/*/bin/initdb and not root: cannot install $PACKAGES"
@@ -94,6 +106,15 @@ sock_dir() {
 	fi
 }
 
+# bouncer_dir prints the directory of PgBouncer's socket, as sock_dir does the server's.
+bouncer_dir() {
+	if [ "${#DIR}" -le 80 ]; then
+		echo "$DIR/bouncer"
+	else
+		echo "/tmp/helpdeskd-pgbsock-$(printf %s "$DIR" | cksum | cut -d' ' -f1)"
+	fi
+}
+
 # as_owner cmd... runs cmd as the owner of DIR/data when root and that owner is another user
 # (the postgres user), else as the current user.
 as_owner() {
@@ -112,7 +133,63 @@ running() {
 		as_owner "$(bindir)/pg_ctl" status -D "$DIR/data" >/dev/null 2>&1
 }
 
+stop_bouncer() {
+	local pid
+	if [ -f "$DIR/pgbouncer.pid" ]; then
+		pid=$(cat "$DIR/pgbouncer.pid" 2>/dev/null || true)
+		if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+			for _ in $(seq 1 50); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+		fi
+		rm -f "$DIR/pgbouncer.pid"
+	fi
+}
+
+# start_bouncer starts PgBouncer in front of the server on socket dir sock, in transaction
+# pooling mode (a server connection is a client's only for one transaction), the mode that
+# breaks what holds state in a session. Every database name reaches the server's database of
+# that name, as the superuser: auth_type any, on a socket only this machine reaches. A few
+# server connections per database, fewer than a store's pool, so that a client's
+# transactions do run on different server connections.
+start_bouncer() {
+	local sock=$1 bsock
+	[ -x "$PGBOUNCER" ] || return 0
+	bsock=$(bouncer_dir)
+	rm -rf "$bsock" "$DIR/pgbouncer.log"
+	mkdir -p "$bsock"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown "$PG_USER": "$bsock"
+	fi
+	cat >"$DIR/pgbouncer.ini" <<-EOF
+		; Written by scripts/postgres.sh: PgBouncer for helpdeskd's tests, on a Unix socket only.
+		[databases]
+		* = host=$sock port=$PORT user=$SUPERUSER
+
+		[pgbouncer]
+		unix_socket_dir = $bsock
+		listen_port = $BOUNCER_PORT
+		auth_type = any
+		pool_mode = transaction
+		max_client_conn = 1000
+		default_pool_size = 5
+		server_idle_timeout = 10
+		ignore_startup_parameters = extra_float_digits
+		logfile = $DIR/pgbouncer.log
+		pidfile = $DIR/pgbouncer.pid
+	EOF
+	as_owner "$PGBOUNCER" -d -q "$DIR/pgbouncer.ini" >/dev/null 2>&1 || fail "pgbouncer $DIR/pgbouncer.ini"
+	for _ in $(seq 1 100); do
+		[ -S "$bsock/.s.PGSQL.$BOUNCER_PORT" ] && break
+		sleep 0.1
+	done
+	[ -S "$bsock/.s.PGSQL.$BOUNCER_PORT" ] || fail "pgbouncer made no socket in $bsock"
+	echo "export HELPDESKD_TEST_PGBOUNCER='postgres://$SUPERUSER@/postgres?host=$(urlencode "$bsock")&port=$BOUNCER_PORT'" >>"$DIR/env"
+}
+
 stop_server() {
+	stop_bouncer
 	if running; then
 		as_owner "$(bindir)/pg_ctl" stop -D "$DIR/data" -m fast -w -t "$READY_TIMEOUT" >/dev/null 2>&1 ||
 			say "pg_ctl stop -D $DIR/data failed"
@@ -191,6 +268,7 @@ cmd_start() {
 	cat >"$DIR/env" <<-EOF
 		export HELPDESKD_TEST_POSTGRES='postgres://$SUPERUSER@/postgres?host=$(urlencode "$sock")'
 	EOF
+	start_bouncer "$sock"
 	cat "$DIR/env"
 }
 
@@ -200,6 +278,9 @@ cmd_stop() {
 		stop_server
 		if [ "$(sock_dir)" != "$DIR/sock" ]; then
 			rm -rf "$(sock_dir)"
+		fi
+		if [ "$(bouncer_dir)" != "$DIR/bouncer" ]; then
+			rm -rf "$(bouncer_dir)"
 		fi
 	fi
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdeskd/helpdeskd/adapters/postgres"
 	"github.com/helpdeskd/helpdeskd/core"
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
@@ -167,7 +168,10 @@ func eventually(t *testing.T, cond func() bool) {
 // it has expired, since the server ends a session idle in a transaction; and the frozen
 // write, resumed, commits nothing.
 func TestLease_AFrozenLeadersWriteNeitherBlocksTheTakeOverNorCommits(t *testing.T) {
-	db := openTest(t)
+	frozenLeader(t, openTest(t))
+}
+
+func frozenLeader(t *testing.T, db *postgres.DB) {
 	ctx := context.Background()
 	const ttl = time.Second
 	fa, err := db.AcquireLease(ctx, "imap:INBOX", "a", ttl)

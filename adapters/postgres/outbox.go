@@ -154,7 +154,7 @@ func unclaimed(now string) string {
 // is left out. The claim writes only locked_until, which no other write reads. A fenced
 // context (core.WithFence) is checked as serial checks it.
 func (db *DB) claim(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tx, err := db.pool.BeginTx(ctx, committedOptions)
 	if err != nil {
 		return translate(fmt.Errorf("begin claim: %w", err))
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,25 @@ const DefaultMaxConns = 16
 // (checkFence), and until the session ends no other node can take the lease over.
 const idleInTransaction = 5 * time.Second
 
+// txOptions returns the options of a transaction at iso (and mode) whose BEGIN sets
+// idleInTransaction for that transaction (SET LOCAL), in the same round trip: a setting of
+// the session would reach only the server connection it was sent on, and behind PgBouncer's
+// transaction pooling a transaction runs on any of them.
+func txOptions(iso pgx.TxIsoLevel, mode pgx.TxAccessMode) pgx.TxOptions {
+	begin := "BEGIN ISOLATION LEVEL " + string(iso)
+	if mode != "" {
+		begin += " " + string(mode)
+	}
+	return pgx.TxOptions{IsoLevel: iso, AccessMode: mode,
+		BeginQuery: begin + "; SET LOCAL idle_in_transaction_session_timeout = " + strconv.FormatInt(idleInTransaction.Milliseconds(), 10)}
+}
+
+var (
+	readOptions      = txOptions(pgx.RepeatableRead, pgx.ReadOnly)
+	committedOptions = txOptions(pgx.ReadCommitted, "")
+	serialOptions    = txOptions(pgx.Serializable, "")
+)
+
 // nodeTTL is how long a node's liveness lease runs without renewal: the claims of a node
 // that died mid-send are free for the others within it.
 const nodeTTL = 15 * time.Second
@@ -88,10 +108,6 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	cfg.MaxConns = DefaultMaxConns
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
-	}
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, fmt.Sprintf("SET idle_in_transaction_session_timeout = %d", idleInTransaction.Milliseconds()))
-		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -191,7 +207,7 @@ func (db *DB) SetOnQueued(fn func()) { db.onQueued.Store(&fn) }
 
 // Read runs fn on a consistent, read-only snapshot.
 func (db *DB) Read(ctx context.Context, fn func(core.ReadTx) error) error {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.pool.BeginTx(ctx, readOptions)
 	if err != nil {
 		return translate(fmt.Errorf("begin read: %w", err))
 	}
@@ -212,7 +228,7 @@ func (db *DB) Read(ctx context.Context, fn func(core.ReadTx) error) error {
 // run again like a serialization failure.
 func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
 	var queued bool
-	err := db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+	err := db.retry(ctx, committedOptions, func(tx pgx.Tx) error {
 		w := &writeTx{readTx: readTx{ctx: ctx, tx: tx, lock: true, db: db}}
 		if err := run(fn, w); err != nil {
 			return err
@@ -239,13 +255,13 @@ func (db *DB) Write(ctx context.Context, fn func(core.Tx) error) error {
 // maxAttempts times) when it loses a serialization conflict or a deadlock. Every write of
 // the store goes through it, the store's own (outbox, Telegram) as well as core's.
 func (db *DB) serial(ctx context.Context, fn func(pgx.Tx) error) error {
-	return db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
+	return db.retry(ctx, serialOptions, fn)
 }
 
 // committed runs fn in a READ COMMITTED transaction and commits it, running it again on a
 // deadlock: for the store's writes that take the locks they need themselves.
 func (db *DB) committed(ctx context.Context, fn func(pgx.Tx) error) error {
-	return db.retry(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+	return db.retry(ctx, committedOptions, fn)
 }
 
 // retry runs fn in a transaction of opts and commits it, running it again when it loses a

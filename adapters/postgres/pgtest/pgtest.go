@@ -76,6 +76,36 @@ func DSN(tb testing.TB) string {
 	return dsn
 }
 
+// EnvBouncer is the variable that scripts/postgres.sh writes into DIR/env when it starts
+// PgBouncer in front of the server: the DSN of the postgres database through PgBouncer, a
+// URL, in transaction pooling mode (a server connection is a client's for one transaction).
+const EnvBouncer = "HELPDESKD_TEST_PGBOUNCER"
+
+// BehindBouncer returns dsn, a DSN of DSN's, as reached through the PgBouncer of EnvBouncer:
+// a URL with a query, so a caller may add "&name=value". Without a PgBouncer it skips the
+// test, or fails it when EnvCI is set.
+func BehindBouncer(tb testing.TB, dsn string) string {
+	tb.Helper()
+	bouncer := os.Getenv(EnvBouncer)
+	if bouncer == "" {
+		msg := "no PgBouncer (" + EnvBouncer + " is not set): run ./scripts/test.sh, or scripts/postgres.sh start DIR && source DIR/env " +
+			"(it starts one when pgbouncer is installed, and installs it as root)"
+		if os.Getenv(EnvCI) != "" {
+			tb.Fatal("pgtest: " + msg + "; under CI (" + EnvCI + " is set) the tests behind PgBouncer must run")
+		}
+		tb.Skip(msg)
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		tb.Fatalf("pgtest: not a DSN: %v", err)
+	}
+	through, err := withDatabase(bouncer, cfg.Database)
+	if err != nil || !strings.Contains(through, "?") {
+		tb.Fatalf("pgtest: %s is not a URL with a query", EnvBouncer)
+	}
+	return through
+}
+
 // maxIdent is the longest identifier Postgres keeps (NAMEDATALEN - 1 bytes).
 const maxIdent = 63
 
