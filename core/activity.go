@@ -8,7 +8,7 @@ import (
 
 // NotifyTicketActivity posts what happened on a ticket in the ticket's own thread of the
 // staff chat (a Telegram forum topic): a staff reply or internal note written elsewhere, a
-// status change, a split or a merge. Together with the staff alerts (new ticket, customer
+// status change, an assignment, a split or a merge. Together with the staff alerts (new ticket, customer
 // reply, SLA warning) the thread then tells the ticket's whole story. A chat without
 // threads gets none of them: such a group sees only the alerts, as it always did. Its
 // Detail is FormatActivity's.
@@ -21,26 +21,37 @@ const (
 	ActivityReply      ActivityKind = "reply"       // a staff reply: MessageID
 	ActivityNote       ActivityKind = "note"        // an internal note: MessageID
 	ActivityStatus     ActivityKind = "status"      // a status change: NewStatus
+	ActivityAssigned   ActivityKind = "assigned"    // the ticket is now User's and/or Department's (0: nobody's)
 	ActivitySplitFrom  ActivityKind = "split_from"  // this ticket was split off Other
 	ActivitySplitTo    ActivityKind = "split_to"    // messages of this ticket moved to Other
 	ActivityMergedInto ActivityKind = "merged_into" // this ticket was merged into Other
 	ActivityMergedFrom ActivityKind = "merged_from" // Other was merged into this ticket
 )
 
-// Activity is a ticket_activity's Detail: what happened, who did it (0: the desk itself)
-// and the other ticket of a split or merge.
+// Activity is a ticket_activity's Detail: what happened, who did it (0: the desk itself),
+// the other ticket of a split or merge, and the staff user and department an assignment
+// gave the ticket to. The assignee and department are kept as they were then: a post sent
+// after a second assignment still tells the first.
 type Activity struct {
-	Kind  ActivityKind
-	Actor int64
-	Other int64
+	Kind       ActivityKind
+	Actor      int64
+	Other      int64
+	User       int64
+	Department int64
 }
 
 // FormatActivity writes an Activity as a ticket_activity's Detail: "status actor=3",
-// "split_from actor=3 other=12".
+// "split_from actor=3 other=12", "assigned actor=3 user=5 department=2".
 func FormatActivity(a Activity) string {
 	s := string(a.Kind) + " actor=" + itoa(a.Actor)
 	if a.Other != 0 {
 		s += " other=" + itoa(a.Other)
+	}
+	if a.User != 0 {
+		s += " user=" + itoa(a.User)
+	}
+	if a.Department != 0 {
+		s += " department=" + itoa(a.Department)
 	}
 	return s
 }
@@ -53,7 +64,7 @@ func ParseActivity(detail string) (a Activity, ok bool) {
 	}
 	a.Kind = ActivityKind(fields[0])
 	switch a.Kind {
-	case ActivityReply, ActivityNote, ActivityStatus, ActivitySplitFrom, ActivitySplitTo, ActivityMergedInto, ActivityMergedFrom:
+	case ActivityReply, ActivityNote, ActivityStatus, ActivityAssigned, ActivitySplitFrom, ActivitySplitTo, ActivityMergedInto, ActivityMergedFrom:
 	default:
 		return Activity{}, false
 	}
@@ -68,6 +79,10 @@ func ParseActivity(detail string) (a Activity, ok bool) {
 			a.Actor = n
 		case "other":
 			a.Other = n
+		case "user":
+			a.User = n
+		case "department":
+			a.Department = n
 		default:
 			return Activity{}, false
 		}
@@ -79,16 +94,16 @@ func ParseActivity(detail string) (a Activity, ok bool) {
 // there (Notify.StaffThreads). n carries the ticket and, as its kind needs, the message or
 // the new status.
 //
-// What a staff user wrote through Telegram is not posted: staff write to tickets in
-// Telegram only in the staff chat, where their words already are, and the bot confirms
-// them there. Status changes are always posted, whoever made them: the post is what
-// closes and reopens the thread with the ticket.
+// What a staff user wrote or assigned through Telegram is not posted: staff write to
+// tickets in Telegram only in the staff chat, where their words already are, and the bot
+// confirms them there ("Ticket #N is assigned to you."). Status changes are always posted,
+// whoever made them: the post is what closes and reopens the thread with the ticket.
 func (s *Service) postActivity(ctx context.Context, tx Tx, actor Actor, a Activity, n Notification) error {
 	o := s.opts.Notify
 	if !o.Telegram || o.StaffChatID == 0 || !o.StaffThreads {
 		return nil
 	}
-	if (a.Kind == ActivityReply || a.Kind == ActivityNote) && actor.Channel == ChannelTelegram && actor.isStaff() {
+	if (a.Kind == ActivityReply || a.Kind == ActivityNote || a.Kind == ActivityAssigned) && actor.Channel == ChannelTelegram && actor.isStaff() {
 		return nil
 	}
 	if actor.User != nil {

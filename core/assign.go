@@ -70,6 +70,10 @@ func (s *Service) Assign(ctx context.Context, actor Actor, id, assigneeUserID, d
 		if err := tx.SetAssignment(ctx, t.ID, assigneeUserID, departmentID); err != nil {
 			return err
 		}
+		if err := s.postActivity(ctx, tx, actor, Activity{Kind: ActivityAssigned, User: assigneeUserID, Department: departmentID},
+			Notification{TicketID: t.ID}); err != nil {
+			return err
+		}
 		if err := s.addChange(ctx, tx, Change{Type: ChangeTicketAssigned, At: now, AccountID: t.AccountID, TicketID: t.ID,
 			AssigneeUserID: assigneeUserID, DepartmentID: departmentID}); err != nil {
 			return err

@@ -126,12 +126,18 @@ func load(ctx context.Context, tx core.ReadTx, c *readCache, n core.Notification
 	if n.Kind == core.NotifyTicketActivity {
 		// Who did it is in the Detail: the author of a split-off ticket's first message is
 		// the customer, and a status change has no message.
-		if a, ok := core.ParseActivity(n.Detail); ok && a.Actor != 0 {
+		a, ok := core.ParseActivity(n.Detail)
+		if ok && a.Actor != 0 {
 			u, err := c.user(ctx, tx, a.Actor)
 			if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
 				return in, err
 			}
 			in.actor = u
+		}
+		if ok && a.Kind == core.ActivityAssigned {
+			if err := loadAssignment(ctx, tx, c, a, &in); err != nil {
+				return in, err
+			}
 		}
 	}
 	if n.UserID != 0 {
@@ -256,4 +262,24 @@ func (d *Dispatcher) origins(ctx context.Context, due []core.Notification, in []
 		found[id] = origin{key: key, err: err}
 	}
 	return found
+}
+
+// loadAssignment reads the staff user and the department an assignment post names; one
+// since deleted or erased is left out (nil), and the post says so.
+func loadAssignment(ctx context.Context, tx core.ReadTx, c *readCache, a core.Activity, in *renderInput) error {
+	if a.User != 0 {
+		u, err := c.user(ctx, tx, a.User)
+		if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
+			return err
+		}
+		in.assignee = u
+	}
+	if a.Department != 0 {
+		d, err := tx.Department(ctx, a.Department)
+		if err != nil && core.ErrorCode(err) != core.ENOTFOUND {
+			return err
+		}
+		in.department = d
+	}
+	return nil
 }

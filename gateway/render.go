@@ -51,7 +51,10 @@ type renderInput struct {
 	recipient *core.User    // nil for staff addresses and the staff chat
 	author    *core.User    // the message's author, if any
 	actor     *core.User    // who did what a ticket_activity posts, if known
-	origin    string        // Message-ID of the mail that opened the ticket, if any
+	// assignee and department are whom an assignment post gave the ticket to, if known.
+	assignee   *core.User
+	department *core.Department
+	origin     string // Message-ID of the mail that opened the ticket, if any
 	// history is the mail's quoted conversation, newest first (earlierPublic), and authors
 	// the users who wrote it, by ID.
 	history []core.Message

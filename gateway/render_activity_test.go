@@ -22,6 +22,8 @@ func TestRender_TicketActivity(t *testing.T) {
 		msg           *core.Message
 		author        *core.User // the message's, when not the actor
 		actor         *core.User
+		assignee      *core.User
+		department    *core.Department
 		want          []string
 		close, reopen bool
 	}{
@@ -45,6 +47,17 @@ func TestRender_TicketActivity(t *testing.T) {
 			want: []string{"Sam Support merged #8 into this ticket."}},
 		{name: "erased actor", a: core.Activity{Kind: core.ActivityMergedFrom, Actor: 99, Other: 8},
 			want: []string{"Support team merged #8 into this ticket."}},
+		{name: "assigned to a user of a department", a: core.Activity{Kind: core.ActivityAssigned, Actor: 2, User: 5, Department: 3},
+			actor: staff, assignee: &core.User{ID: 5, Name: "Ann Agent", Role: core.RoleStaff}, department: &core.Department{ID: 3, Name: "Billing"},
+			want: []string{"Sam Support assigned the ticket to Ann Agent, department Billing."}},
+		{name: "assigned to a user", a: core.Activity{Kind: core.ActivityAssigned, Actor: 2, User: 2}, actor: staff, assignee: staff,
+			want: []string{"Sam Support assigned the ticket to Sam Support."}},
+		{name: "given to a department", a: core.Activity{Kind: core.ActivityAssigned, Actor: 2, Department: 3}, actor: staff,
+			department: &core.Department{ID: 3, Name: "Billing"}, want: []string{"Sam Support gave the ticket to the department Billing."}},
+		{name: "unassigned", a: core.Activity{Kind: core.ActivityAssigned, Actor: 2}, actor: staff,
+			want: []string{"Sam Support left the ticket unassigned."}},
+		{name: "assigned to an erased user of a deleted department", a: core.Activity{Kind: core.ActivityAssigned, Actor: 2, User: 77, Department: 4},
+			actor: staff, want: []string{"Sam Support assigned the ticket to Support team, department #4."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,7 +70,8 @@ func TestRender_TicketActivity(t *testing.T) {
 			if author == nil {
 				author = tt.actor
 			}
-			out := render(testOpts, renderInput{n: n, ticket: ticket, message: tt.msg, author: author, actor: tt.actor})
+			out := render(testOpts, renderInput{n: n, ticket: ticket, message: tt.msg, author: author, actor: tt.actor,
+				assignee: tt.assignee, department: tt.department})
 			for _, w := range tt.want {
 				if !strings.Contains(out.Text, w) {
 					t.Errorf("text %q lacks %q", out.Text, w)

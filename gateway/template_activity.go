@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"strconv"
+
 	"github.com/helpdeskd/helpdeskd/core"
 )
 
@@ -14,24 +16,42 @@ type ActivityData struct {
 	Actor string
 	// Other is the other ticket of a split or merge (0 for other kinds).
 	Other int64
+	// Assignee and Department are whom an assignment gave the ticket to: a staff user's
+	// name and a department's name, "" for none (both "": nobody's now).
+	Assignee, Department string
 }
 
-// activityData reads a ticket_activity's Detail (core.FormatActivity); actor is the user
-// who did it, as loaded. A Detail that does not parse (a hand-made row) is shown as a
-// status post rather than failing.
-func activityData(d *TemplateData, n core.Notification, actor *core.User) *ActivityData {
+// activityData reads a ticket_activity's Detail (core.FormatActivity) with the users and
+// department it names, as loaded. A Detail that does not parse (a hand-made row) is shown
+// as a status post rather than failing.
+func activityData(d *TemplateData, n core.Notification, in renderInput) *ActivityData {
 	a, ok := core.ParseActivity(n.Detail)
 	if !ok {
 		a = core.Activity{Kind: core.ActivityStatus}
 	}
-	out := &ActivityData{Kind: string(a.Kind), Other: a.Other}
-	switch {
-	case actor != nil && actor.Name != "":
-		out.Actor = actor.Name
-	case actor != nil:
-		out.Actor = actor.Email
-	case a.Actor != 0:
-		out.Actor = d.T("mail.author_staff") // a user since erased
+	out := &ActivityData{Kind: string(a.Kind), Other: a.Other, Actor: staffName(d, in.actor, a.Actor != 0)}
+	if a.Kind == core.ActivityAssigned {
+		out.Assignee = staffName(d, in.assignee, a.User != 0)
+		switch {
+		case in.department != nil:
+			out.Department = in.department.Name
+		case a.Department != 0:
+			out.Department = "#" + strconv.FormatInt(a.Department, 10) // deleted since
+		}
 	}
 	return out
+}
+
+// staffName names a staff user u for a post: their name, else their address; named says
+// the post names one, so a user since erased (nil) is "the support team".
+func staffName(d *TemplateData, u *core.User, named bool) string {
+	switch {
+	case u != nil && u.Name != "":
+		return u.Name
+	case u != nil:
+		return u.Email
+	case named:
+		return d.T("mail.author_staff")
+	}
+	return ""
 }

@@ -164,7 +164,7 @@ func newTemplateData(o RenderOptions, in renderInput) *TemplateData {
 		}
 	}
 	if n.Kind == core.NotifyTicketActivity {
-		d.Activity = activityData(d, n, in.actor)
+		d.Activity = activityData(d, n, in)
 		if in.actor != nil && in.actor.Role.IsStaff() {
 			d.Staff = person(in.actor)
 		}

@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,8 +120,9 @@ func (fm *forum) staffTicket(id int64) *core.StaffTicketDetail {
 
 // TestTopics_ATicketLivesInItsTopic: a new ticket opens a topic named after it; what a
 // linked staff user writes there reaches the customer by Telegram and by email; a /note
-// never reaches the customer; what happens in the panel is posted there; /resolve resolves
-// the ticket, /assign me assigns it, and /close closes the ticket and the topic.
+// never reaches the customer; what happens in the panel (replies, notes, assignments) is
+// posted there; /resolve resolves the ticket, /assign me assigns it, and /close closes the
+// ticket and the topic.
 func TestTopics_ATicketLivesInItsTopic(t *testing.T) {
 	fm := newForum(t, true)
 	id := fm.newTicket("Mail bounces", "Since Monday every mail to us bounces.")
@@ -183,6 +185,22 @@ func TestTopics_ATicketLivesInItsTopic(t *testing.T) {
 	if w := fm.staffTicket(id).Work; w.AssigneeUserID != 9 {
 		t.Fatalf("assignee after /assign me: %+v", w)
 	}
+	// An assignment in the panel is told in the topic; the one in the topic was answered
+	// there already and is not told again.
+	if _, err := fm.svc.Assign(ctx, fm.sam, id, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fm.svc.Assign(ctx, fm.sam, id, 9, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, expectWait, func() error {
+		posts := fm.sentTo(staffChat, thread)
+		i := slices.Index(posts, fmt.Sprintf("Ticket #%d is assigned to you.", id))
+		if want := []string{"Sam left the ticket unassigned.", "Sam assigned the ticket to Sam."}; i < 0 || !slices.Equal(posts[i+1:], want) {
+			return fmt.Errorf("the topic has %q, want %q after the answer to /assign me", posts, want)
+		}
+		return nil
+	})
 
 	fm.write(samTG.ID, thread, "/close")
 	fm.inTopic(thread, "Sam set the status to Closed.")
