@@ -94,16 +94,17 @@ func ParseActivity(detail string) (a Activity, ok bool) {
 // there (Notify.StaffThreads). n carries the ticket and, as its kind needs, the message or
 // the new status.
 //
-// What a staff user wrote or assigned through Telegram is not posted: staff write to
-// tickets in Telegram only in the staff chat, where their words already are, and the bot
-// confirms them there ("Ticket #N is assigned to you."). Status changes are always posted,
-// whoever made them: the post is what closes and reopens the thread with the ticket.
+// What a staff user wrote or assigned in the staff chat itself (actor.InStaffChat) is not
+// posted: their words are there already, and the bot confirms them there ("Ticket #N is
+// assigned to you."). What they wrote to the bot in a private chat is posted, as what
+// they wrote in the panel is. Status changes are always posted, whoever made them: the
+// post is what closes and reopens the thread with the ticket.
 func (s *Service) postActivity(ctx context.Context, tx Tx, actor Actor, a Activity, n Notification) error {
 	o := s.opts.Notify
 	if !o.Telegram || o.StaffChatID == 0 || !o.StaffThreads {
 		return nil
 	}
-	if (a.Kind == ActivityReply || a.Kind == ActivityNote || a.Kind == ActivityAssigned) && actor.Channel == ChannelTelegram && actor.isStaff() {
+	if (a.Kind == ActivityReply || a.Kind == ActivityNote || a.Kind == ActivityAssigned) && actor.InStaffChat {
 		return nil
 	}
 	if actor.User != nil {

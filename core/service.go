@@ -79,6 +79,10 @@ func (s *Service) MaxAttachmentBytes() int64 { return s.opts.MaxAttachmentBytes 
 type Actor struct {
 	User    *User
 	Channel Channel
+	// InStaffChat is set when the action was taken in the staff chat, where the staff
+	// following the ticket see it as it happens: what was written or assigned there is not
+	// posted there again (ticket_activity).
+	InStaffChat bool
 }
 
 func (a Actor) isStaff() bool { return a.User != nil && a.User.Role.IsStaff() }

@@ -135,7 +135,7 @@ func (p *Pipeline) Ingest(ctx context.Context, in Inbound) (Outcome, error) {
 	} else if err != nil {
 		return Outcome{}, err
 	}
-	actor := core.Actor{User: user, Channel: in.Channel}
+	actor := core.Actor{User: user, Channel: in.Channel, InStaffChat: in.InStaffChat}
 
 	// 4. Which ticket.
 	ticket, err := p.thread(ctx, actor, in)

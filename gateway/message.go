@@ -60,6 +60,9 @@ type Inbound struct {
 	// ReplyToTicket is a ticket the channel itself says this answers (a Telegram reply to
 	// a bot message of that ticket); 0 if none.
 	ReplyToTicket int64
+	// InStaffChat is set when the message was written in the staff chat, where staff see
+	// it already (core.Actor.InStaffChat).
+	InStaffChat bool
 	// Date is when the sender says it was sent (zero if unknown).
 	Date time.Time
 	// Topic, when set, is the topic the sender chose for a new ticket (a chat dialogue);

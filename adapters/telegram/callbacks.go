@@ -40,7 +40,7 @@ func (g *Bot) onCallback(ctx context.Context, id int64, cb *tele.Callback, r *re
 		}
 		return nil
 	}
-	actor := core.Actor{User: user, Channel: core.ChannelTelegram}
+	actor := core.Actor{User: user, Channel: core.ChannelTelegram, InStaffChat: staffChat}
 	action, arg, _ := strings.Cut(cb.Data, ":")
 	n, _ := strconv.ParseInt(arg, 10, 64)
 	switch action {

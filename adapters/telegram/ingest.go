@@ -47,7 +47,7 @@ func (g *Bot) ingest(ctx context.Context, chat, from int64, actor core.Actor, d 
 		text = "(" + describeFiles(d.files) + ")"
 	}
 	out, err := g.pipe.Ingest(ctx, gateway.Inbound{Channel: core.ChannelTelegram, Key: d.key, TelegramUserID: from,
-		Subject: d.subject, Text: text, Attachments: atts, ReplyToTicket: d.ticket, Topic: d.topic})
+		Subject: d.subject, Text: text, Attachments: atts, ReplyToTicket: d.ticket, Topic: d.topic, InStaffChat: actor.InStaffChat})
 	if err != nil {
 		return err
 	}

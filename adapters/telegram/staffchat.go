@@ -94,6 +94,6 @@ func (g *Bot) staffReply(ctx context.Context, id int64, m *tele.Message, ticket 
 	if text == "" && len(files) == 0 {
 		return nil // a sticker, a service message
 	}
-	actor := core.Actor{User: user, Channel: core.ChannelTelegram}
+	actor := core.Actor{User: user, Channel: core.ChannelTelegram, InStaffChat: true}
 	return g.ingest(ctx, m.Chat.ID, m.Sender.ID, actor, draft{ticket: ticket, text: text, files: files, key: key(id), replyTo: m.ID}, r)
 }

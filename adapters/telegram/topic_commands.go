@@ -39,7 +39,7 @@ func (g *Bot) onTopicMessage(ctx context.Context, id int64, m *tele.Message, tic
 	if !isStaff(user, ticket, answer, r) {
 		return nil
 	}
-	actor := core.Actor{User: user, Channel: core.ChannelTelegram}
+	actor := core.Actor{User: user, Channel: core.ChannelTelegram, InStaffChat: true}
 	cmd, arg := command(m.Text)
 	switch cmd {
 	case "":

@@ -396,3 +396,38 @@ func TestTopics_CloseButtonInTheTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestTopics_WordsNotWrittenInTheTopicArePostedThere: a staff reply written to the bot in a
+// private chat, and a canned reply sent from the topic (only its name was written there),
+// are posted in the ticket's topic with their text, as a reply written in the panel is.
+func TestTopics_WordsNotWrittenInTheTopicArePostedThere(t *testing.T) {
+	fm := newForum(t, true)
+	id := fm.newTicket("Renewal", "Please renew my domain for two years.")
+	thread := fm.topicOf(id)
+	fm.inTopic(thread, fmt.Sprintf("New ticket #%d", id))
+
+	// Sam presses Reply on the ticket in a private chat with the bot, then writes.
+	fm.f.Push(map[string]any{"callback_query": map[string]any{"id": "cb1", "data": fmt.Sprintf("reply:%d", id),
+		"from": map[string]any{"id": samTG.ID, "first_name": "Sam"},
+		"message": map[string]any{"message_id": 1, "date": 0, "chat": map[string]any{"id": samTG.ID, "type": "private"}}}})
+	eventually(t, expectWait, func() error {
+		for _, s := range fm.sentTo(samTG.Chat, 0) {
+			if strings.Contains(s, fmt.Sprintf("#%d", id)) {
+				return nil
+			}
+		}
+		return fmt.Errorf("Sam's chat has %q, not the prompt to answer #%d", fm.sentTo(samTG.Chat, 0), id)
+	})
+	fm.f.PushMessage(telegramtest.Message{From: samTG.ID, Text: "Renewed until 2028."})
+	fm.inTopic(thread, "Sam replied to the customer:\n\nRenewed until 2028.")
+
+	if _, err := fm.svc.CreateCannedReply(ctx, fm.sam, core.NewCannedReply{Name: "thanks", Body: "Thank you for staying with us."}); err != nil {
+		t.Fatal(err)
+	}
+	fm.write(samTG.ID, thread, "/canned thanks")
+	fm.inTopic(thread, "Sam replied to the customer:\n\nThank you for staying with us.")
+	msgs := fm.staffTicket(id).Messages
+	if len(msgs) != 3 || msgs[1].Body != "Renewed until 2028." || msgs[1].Author != core.AuthorStaff || msgs[2].Body != "Thank you for staying with us." {
+		t.Fatalf("messages %+v, want the description and the two staff replies", msgs)
+	}
+}
