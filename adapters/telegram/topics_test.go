@@ -408,7 +408,7 @@ func TestTopics_WordsNotWrittenInTheTopicArePostedThere(t *testing.T) {
 
 	// Sam presses Reply on the ticket in a private chat with the bot, then writes.
 	fm.f.Push(map[string]any{"callback_query": map[string]any{"id": "cb1", "data": fmt.Sprintf("reply:%d", id),
-		"from": map[string]any{"id": samTG.ID, "first_name": "Sam"},
+		"from":    map[string]any{"id": samTG.ID, "first_name": "Sam"},
 		"message": map[string]any{"message_id": 1, "date": 0, "chat": map[string]any{"id": samTG.ID, "type": "private"}}}})
 	eventually(t, expectWait, func() error {
 		for _, s := range fm.sentTo(samTG.Chat, 0) {
