@@ -109,6 +109,9 @@ if [ "$want_postgres" = 1 ]; then
 		source "$postgres_dir/env"
 		# shellcheck disable=SC2153 # set by the env file
 		say "Postgres $HELPDESKD_TEST_POSTGRES"
+		if [ -n "${HELPDESKD_TEST_PGBOUNCER:-}" ]; then
+			say "PgBouncer (transaction pooling) $HELPDESKD_TEST_PGBOUNCER"
+		fi
 	elif [ -n "${CI:-}" ]; then
 		echo "Postgres did not start (see above): CI needs it" >&2
 		exit 1
