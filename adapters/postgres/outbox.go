@@ -94,8 +94,15 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]core.Notific
 // this moment is skipped at once (SKIP LOCKED), so that concurrent passes split the
 // backlog instead of queueing behind each other. The claim lasts claimTTL past now, or
 // until an outcome is recorded.
+//
+// A lane of one recipient (the staff chat) is one node's at a time: while another live
+// node holds a claim on a notification of it, nothing of it is claimed. Its posts tell a
+// ticket's story in its thread, and two nodes sending parts of it at once could post a
+// close before the reply that came first. Claims of such a lane take a transaction lock on
+// it first, so that two nodes never both find it free.
 func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit int) ([]core.Notification, error) {
 	at := bound(now)
+	oneChat := lane.Recipient != "" && !lane.Except
 	q := `SELECT ` + notificationColumns + ` FROM notifications
 		WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $2 AND ` + unclaimed("$2")
 	args := []any{string(lane.Channel), at, limit}
@@ -110,6 +117,11 @@ func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit
 	q += ` ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`
 	var list []core.Notification
 	err := db.claim(ctx, func(tx pgx.Tx) error {
+		if oneChat {
+			if busy, err := laneBusy(ctx, tx, lane, db.node, at); err != nil || busy {
+				return err
+			}
+		}
 		rows, err := tx.Query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("due notifications in lane %s: %w", lane.Channel, err)
@@ -133,6 +145,22 @@ func (db *DB) DueIn(ctx context.Context, now time.Time, lane gateway.Lane, limit
 		return nil, err
 	}
 	return list, nil
+}
+
+// laneBusy locks a lane of one recipient for the claiming transaction and reports whether
+// another live node holds a claim on a notification of it.
+func laneBusy(ctx context.Context, tx pgx.Tx, lane gateway.Lane, node string, at time.Time) (bool, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('helpdeskd lane ' || $1::text || ' ' || $2::text))`,
+		string(lane.Channel), lane.Recipient); err != nil {
+		return false, fmt.Errorf("lock lane %s %s: %w", lane.Channel, lane.Recipient, err)
+	}
+	var busy bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE state = 'pending' AND channel = $1
+		AND recipient = $2 AND claimed_by <> $3 AND NOT `+unclaimed("$4")+`)`, string(lane.Channel), lane.Recipient, node, at).Scan(&busy)
+	if err != nil {
+		return false, fmt.Errorf("claims on lane %s %s: %w", lane.Channel, lane.Recipient, err)
+	}
+	return busy, nil
 }
 
 // unclaimed is the condition that a notification is free to take at the time of parameter
