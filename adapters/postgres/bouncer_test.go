@@ -27,13 +27,7 @@ func openBehindBouncer(t testing.TB) *postgres.DB {
 func openBehindBouncerOn(t testing.TB) (*postgres.DB, string) {
 	t.Helper()
 	direct := pgtest.DSN(t)
-	dsn := pgtest.BehindBouncer(t, direct) + "&default_query_exec_mode=simple_protocol"
-	db, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn})
-	if err != nil {
-		t.Fatalf("open behind PgBouncer: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, direct
+	return openOn(t, pgtest.BehindBouncer(t, direct)+"&default_query_exec_mode=simple_protocol"), direct
 }
 
 // endServerSessions ends every server session of the database of dsn but its own, as the

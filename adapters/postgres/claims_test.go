@@ -11,26 +11,13 @@ import (
 	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
-// TestClaims_OfADeadNodeEndWithItsLiveness: two nodes share an outbox; what one claimed is
-// not the other's while the first lives, and is as soon as its liveness lease ends, long
-// before the claim itself would: closed (a stop) or expired (a crash, made here by moving
-// the lease's end into the past).
-func TestClaims_OfADeadNodeEndWithItsLiveness(t *testing.T) {
-	dsn := pgtest.DSN(t)
+// queueNotices queues a pending notice on ch to each of recipients, due at now.
+func queueNotices(t *testing.T, db *postgres.DB, ch core.Channel, now time.Time, recipients ...string) {
+	t.Helper()
 	ctx := context.Background()
-	open := func() *postgres.DB {
-		db, err := postgres.Open(ctx, postgres.Options{DSN: dsn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	a, b, c := open(), open(), open()
-	now := time.Now().UTC().Truncate(time.Second)
-	err := a.Write(ctx, func(tx core.Tx) error {
-		for _, to := range []string{"x@example.com", "y@example.com"} {
-			n := &core.Notification{Kind: core.NotifyNotice, Channel: core.ChannelEmail, Recipient: to, State: core.NotificationPending, NextAttemptAt: now, CreatedAt: now}
+	err := db.Write(ctx, func(tx core.Tx) error {
+		for _, to := range recipients {
+			n := &core.Notification{Kind: core.NotifyNotice, Channel: ch, Recipient: to, State: core.NotificationPending, NextAttemptAt: now, CreatedAt: now}
 			if err := tx.AddNotification(ctx, n); err != nil {
 				return err
 			}
@@ -40,6 +27,19 @@ func TestClaims_OfADeadNodeEndWithItsLiveness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestClaims_OfADeadNodeEndWithItsLiveness: two nodes share an outbox; what one claimed is
+// not the other's while the first lives, and is as soon as its liveness lease ends, long
+// before the claim itself would: closed (a stop) or expired (a crash, made here by moving
+// the lease's end into the past).
+func TestClaims_OfADeadNodeEndWithItsLiveness(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	open := func() *postgres.DB { return openOn(t, dsn) }
+	a, b, c := open(), open(), open()
+	now := time.Now().UTC().Truncate(time.Second)
+	queueNotices(t, a, core.ChannelEmail, now, "x@example.com", "y@example.com")
 	lane := gateway.Lane{Channel: core.ChannelEmail}
 	due := func(db *postgres.DB) int {
 		t.Helper()
@@ -81,29 +81,11 @@ func TestClaims_OfADeadNodeEndWithItsLiveness(t *testing.T) {
 func TestClaims_OneChatIsOneNodesAtATime(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	open := func() *postgres.DB {
-		db, err := postgres.Open(ctx, postgres.Options{DSN: dsn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	open := func() *postgres.DB { return openOn(t, dsn) }
 	a, b := open(), open()
 	now := time.Now().UTC().Truncate(time.Second)
 	const chat = "-1001"
-	err := a.Write(ctx, func(tx core.Tx) error {
-		for _, to := range []string{chat, chat, chat, "42", "43"} {
-			n := &core.Notification{Kind: core.NotifyNotice, Channel: core.ChannelTelegram, Recipient: to, State: core.NotificationPending, NextAttemptAt: now, CreatedAt: now}
-			if err := tx.AddNotification(ctx, n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	queueNotices(t, a, core.ChannelTelegram, now, chat, chat, chat, "42", "43")
 	staff := gateway.Lane{Channel: core.ChannelTelegram, Recipient: chat}
 	customers := gateway.Lane{Channel: core.ChannelTelegram, Recipient: chat, Except: true}
 	due := func(db *postgres.DB, lane gateway.Lane) []int64 {

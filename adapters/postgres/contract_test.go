@@ -12,7 +12,13 @@ import (
 // openTest opens a store on a fresh database of the test server, closed when t ends.
 func openTest(t testing.TB) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), postgres.Options{DSN: pgtest.DSN(t)})
+	return openOn(t, pgtest.DSN(t))
+}
+
+// openOn opens a store on dsn, closed when t ends: opened twice on one database, two nodes.
+func openOn(t testing.TB, dsn string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
