@@ -8,10 +8,10 @@ import (
 
 // NotifyTicketActivity posts what happened on a ticket in the ticket's own thread of the
 // staff chat (a Telegram forum topic): a staff reply or internal note written elsewhere, a
-// status change, an assignment, a split or a merge. Together with the staff alerts (new ticket, customer
-// reply, SLA warning) the thread then tells the ticket's whole story. A chat without
-// threads gets none of them: such a group sees only the alerts, as it always did. Its
-// Detail is FormatActivity's.
+// status change, an assignment, a split or a merge. Together with the staff alerts (new
+// ticket, customer reply, SLA warning) the thread then tells the ticket's whole story. A
+// chat without threads gets none of them: such a group sees only the alerts, as it always
+// did. Its Detail is FormatActivity's.
 const NotifyTicketActivity NotificationKind = "ticket_activity"
 
 // ActivityKind says what a ticket_activity post is about.
