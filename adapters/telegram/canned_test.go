@@ -137,6 +137,11 @@ func TestStaffChat_CannedRedeliveredSendsOnce(t *testing.T) {
 			if off, _ := d.db.TelegramOffset(ctx); off != last+1 {
 				return fmt.Errorf("round %d: offset %d, want %d", round, off, last+1)
 			}
+			// The answer goes out after the offset is stored: stopping the bot at once
+			// would cancel it.
+			if len(f.SentTo(staffChat)) == 0 {
+				return fmt.Errorf("round %d: the update is done but not answered yet", round)
+			}
 			return nil
 		})
 		kill()
