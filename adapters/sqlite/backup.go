@@ -126,7 +126,7 @@ func openExisting(path string, readOnly bool) (*sql.DB, error) {
 	if readOnly {
 		pragmas, mode = append(pragmas, "query_only(1)"), "ro"
 	}
-	db, err := sql.Open("sqlite", dsn(path, pragmas, "deferred")+"&mode="+mode)
+	db, err := sql.Open("sqlite", dsn(path, pragmas, "deferred", "")+"&mode="+mode)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -125,7 +125,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)", "temp_store(memory)"}
 	// secure_delete(1): what a write deletes or rewrites is zeroed in the file, not left in
 	// free space, so an erased user's data is gone from it (docs/privacy.md).
-	wdb, err := sql.Open("sqlite", dsn(path, append(pragmas, "wal_autocheckpoint(0)", "secure_delete(1)"), "immediate"))
+	// With every commit synced, the writer's WAL writes are gathered into one per sync
+	// (walvfs.go).
+	wvfs := ""
+	if sync == "full" {
+		if err := registerWALVFS(); err != nil {
+			return nil, err
+		}
+		wvfs = walVFSName
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, append(pragmas, "wal_autocheckpoint(0)", "secure_delete(1)"), "immediate", wvfs))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -143,7 +152,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if readers <= 0 {
 		readers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, append(pragmas[:1:1], "query_only(1)", "foreign_keys(1)"), "deferred"))
+	rdb, err := sql.Open("sqlite", dsn(path, append(pragmas[:1:1], "query_only(1)", "foreign_keys(1)"), "deferred", ""))
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
@@ -163,7 +172,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.blobs.refs = db.blobReferenced
 	db.blobs.inline, db.blobs.dropInline, db.blobs.sweepInline = db.inlineBlob, db.dropInline, db.sweepInline
-	cdb, err := sql.Open("sqlite", dsn(path, []string{fmt.Sprintf("busy_timeout(%d)", checkpointBusy), "synchronous(" + sync + ")"}, "deferred"))
+	cdb, err := sql.Open("sqlite", dsn(path, []string{fmt.Sprintf("busy_timeout(%d)", checkpointBusy), "synchronous(" + sync + ")"}, "deferred", ""))
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
@@ -181,8 +190,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-func dsn(path string, pragmas []string, txlock string) string {
+func dsn(path string, pragmas []string, txlock, vfs string) string {
 	q := url.Values{}
+	if vfs != "" {
+		q.Set("vfs", vfs)
+	}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
