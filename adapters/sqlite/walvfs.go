@@ -26,6 +26,11 @@ import (
 // visible. With synchronous=NORMAL a commit is not synced, so that setting does not use
 // this VFS. Readers never gather either (they write nothing but recovery and checkpoint
 // pages, which go straight to the file).
+//
+// A transaction rolled back after SQLite spilled frames to the WAL leaves them gathered
+// with no sync to follow; they reach the file at the handle's next operation, past the last
+// commit (or, after a checkpoint started the WAL over, carrying the old salt), where SQLite
+// leaves old frames too and neither reads nor recovers them.
 const walVFSName = "helpdeskd-walgather"
 
 // walGatherMax is what one WAL handle gathers before it writes: the most the "unix" VFS
