@@ -49,7 +49,6 @@ var (
 	walBaseIO *lib.Tsqlite3_io_methods
 	// walIO is walBaseIO with the methods that must see gathered bytes replaced.
 	walIO      lib.Tsqlite3_io_methods
-	walIOReady bool
 	walFilesMu sync.Mutex
 	walFiles   = map[uintptr]*walFile{}
 	// walFileWrites counts the writes that reached a WAL file through this VFS, and
@@ -107,7 +106,7 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 	f := (*lib.Tsqlite3_file)(cmem(pFile))
 	walFilesMu.Lock()
 	defer walFilesMu.Unlock()
-	if !walIOReady {
+	if walBaseIO == nil {
 		walBaseIO = (*lib.Tsqlite3_io_methods)(cmem(f.FpMethods))
 		walIO = *walBaseIO
 		*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&walIO.FxClose)) = walClose
@@ -117,7 +116,6 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 		*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&walIO.FxSync)) = walSync
 		*(*func(*libc.TLS, uintptr, uintptr) int32)(unsafe.Pointer(&walIO.FxFileSize)) = walFileSize
 		*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&walIO.FxFileControl)) = walFileControl
-		walIOReady = true
 	} else if f.FpMethods != uintptr(unsafe.Pointer(walBaseIO)) {
 		// A file the "unix" VFS opened with other methods (another locking style) is
 		// left as it is: gathering is an optimisation, never a requirement.
@@ -140,13 +138,17 @@ func (w *walFile) flush(tls *libc.TLS, pFile uintptr) int32 {
 	if len(w.buf) == 0 {
 		return lib.SQLITE_OK
 	}
-	walFileWrites.Add(1)
-	rc := (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&struct{ uintptr }{walBaseIO.FxWrite})))(
-		tls, pFile, uintptr(unsafe.Pointer(&w.buf[0])), int32(len(w.buf)), w.off)
+	rc := baseWrite(tls, pFile, uintptr(unsafe.Pointer(&w.buf[0])), int32(len(w.buf)), w.off)
 	// What failed to reach the file is not kept: SQLite sees the error at its sync and
 	// rolls the transaction back, and frames past the last commit are never read.
 	w.buf = w.buf[:0]
 	return rc
+}
+
+// baseWrite writes to the file through the "unix" VFS.
+func baseWrite(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32 {
+	walFileWrites.Add(1)
+	return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&struct{ uintptr }{walBaseIO.FxWrite})))(tls, pFile, zBuf, iAmt, iOfst)
 }
 
 func walWrite(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32 {
@@ -159,8 +161,7 @@ func walWrite(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32
 		}
 	}
 	if n > walGatherMax {
-		walFileWrites.Add(1)
-		return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&struct{ uintptr }{walBaseIO.FxWrite})))(tls, pFile, zBuf, iAmt, iOfst)
+		return baseWrite(tls, pFile, zBuf, iAmt, iOfst)
 	}
 	if len(w.buf) == 0 {
 		w.off = iOfst
