@@ -20,12 +20,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	daemonconfig "github.com/helpdeskd/helpdeskd/config"
 )
 
 func main() {
 	if spec := os.Getenv(loadEnv); spec != "" {
 		os.Exit(loadMain(spec, os.Stdout, os.Stderr))
 	}
+	// The daemon in this process runs with the collector's target helpdeskd runs with; the
+	// clients' process keeps Go's default.
+	daemonconfig.TuneGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
