@@ -32,8 +32,10 @@ type Table struct {
 	Columns []Column
 	// Key orders the rows read (the primary key).
 	Key string
-	// Sequence says the table's id is SQLite AUTOINCREMENT and a Postgres identity column:
-	// after explicit IDs the destination's counter must be moved past them.
+	// Sequence says the table's id is a Postgres identity column and, on SQLite,
+	// AUTOINCREMENT or (the tables migration 022 took it from) one more than the largest:
+	// after explicit IDs the destination's counter, where it keeps one, must be moved past
+	// them.
 	Sequence bool
 }
 

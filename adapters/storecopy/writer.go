@@ -280,6 +280,17 @@ func (w *writer) setSequence(ctx context.Context, table string, seq int64) error
 			FROM (SELECT GREATEST((SELECT max(id) FROM `+table+`), $2) AS v) s WHERE v > 0`, table, seq)
 		return err
 	}
+	// The tables SQLite no longer keeps a counter for (migration 022: tickets, messages,
+	// ticket_events, changes) give the next ID after their largest, and their rows are never
+	// deleted; an ID above it that the source's counter passed was never a row's.
+	var counted int
+	if err := w.stx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema
+		WHERE type = 'table' AND name = ? AND sql LIKE '%AUTOINCREMENT%'`, table).Scan(&counted); err != nil {
+		return err
+	}
+	if counted == 0 {
+		return nil
+	}
 	var max sql.NullInt64
 	if err := w.stx.QueryRowContext(ctx, `SELECT max(id) FROM `+table).Scan(&max); err != nil {
 		return err

@@ -83,15 +83,11 @@ func Fill(ctx context.Context, db *sqlite.DB, spec FillSpec) error {
 			SELECT id, id, user_id, 'customer', 'api', description, created_at FROM tickets`, nil},
 		{`INSERT INTO ticket_events (ticket_id, at, actor_user_id, kind, to_status)
 			SELECT id, created_at, user_id, 'created', 0 FROM tickets`, nil},
-		{`INSERT INTO sqlite_sequence (name, seq) SELECT 'tickets', max(id) FROM tickets
-			WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'tickets')`, nil},
 		// The search index, as the writer keeps it (migration 005).
 		{`INSERT OR REPLACE INTO ticket_search (rowid, subject, body)
 			SELECT m.id, t.subject, m.body FROM messages m JOIN tickets t ON t.id = m.ticket_id
 			WHERE m.id > (SELECT last_message_id FROM search_progress)`, nil},
 		{`UPDATE search_progress SET last_message_id = (SELECT COALESCE(max(id), 0) FROM messages)`, nil},
-		{`INSERT INTO sqlite_sequence (name, seq) SELECT 'messages', max(id) FROM messages
-			WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'messages')`, nil},
 	}
 	for i, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
