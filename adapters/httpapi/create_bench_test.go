@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/sqlite/sqlitetest"
+	"github.com/helpdeskd/helpdeskd/config"
 )
 
 // BenchmarkCreateTicket_MinimalClient: POST /api/Ticket over loopback from 1, 32 and 128
@@ -23,6 +25,8 @@ import (
 // costs about as little as an HTTP client can. Server and clients share this process:
 // cpu-ms/op is both together, the daemon's share is helpdeskd-bench's `CPU s / 1k`.
 func BenchmarkCreateTicket_MinimalClient(b *testing.B) {
+	// The collector's target helpdeskd runs with (config.TuneGC), for clients and server.
+	defer debug.SetGCPercent(debug.SetGCPercent(config.GCPercent))
 	bs := newBenchServerOn(b, sqlitetest.FillSpec{Accounts: 1000, Properties: 3, Tickets: 100_000})
 	body := []byte(`{"subject":"Site is slow","description":"Since this morning every page takes seconds to load.","topic":5}`)
 	paths := make([]string, benchKeys)
