@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/adapters/imap/imaptest"
 	"github.com/helpdeskd/helpdeskd/adapters/smtp/smtptest"
+	"github.com/helpdeskd/helpdeskd/config"
 	"github.com/helpdeskd/helpdeskd/core"
 )
 
@@ -34,6 +36,8 @@ func (d *desk) ticketCount(tb testing.TB) int {
 // on the same cores and disk; to=sink to an SMTP server in process that accepts and keeps
 // nothing, so the daemon's own rate shows apart from the mail stack's.
 func BenchmarkEmailIngest(b *testing.B) {
+	// The collector's target helpdeskd runs with (main calls config.TuneGC; Run does not).
+	defer debug.SetGCPercent(debug.SetGCPercent(config.GCPercent))
 	s := imaptest.Env(b)
 	sink, err := smtptest.StartSink()
 	if err != nil {
