@@ -16,15 +16,8 @@ UPDATE sqlite_schema SET sql = replace(sql, 'INTEGER PRIMARY KEY AUTOINCREMENT',
 PRAGMA writable_schema = RESET;
 DELETE FROM sqlite_sequence WHERE name IN ('tickets', 'messages', 'ticket_events', 'changes');
 
-CREATE TRIGGER tickets_kept BEFORE DELETE ON tickets BEGIN
-	SELECT RAISE(ABORT, 'tickets are never deleted: their IDs must not be given again');
-END;
-CREATE TRIGGER messages_kept BEFORE DELETE ON messages BEGIN
-	SELECT RAISE(ABORT, 'messages are never deleted: their IDs must not be given again');
-END;
-CREATE TRIGGER ticket_events_kept BEFORE DELETE ON ticket_events BEGIN
-	SELECT RAISE(ABORT, 'ticket events are never deleted: their IDs must not be given again');
-END;
-CREATE TRIGGER changes_kept BEFORE DELETE ON changes BEGIN
-	SELECT RAISE(ABORT, 'changes are never deleted: their IDs must not be given again');
-END;
+-- One per table, the same refusal each.
+CREATE TRIGGER tickets_kept BEFORE DELETE ON tickets BEGIN SELECT RAISE(ABORT, 'tickets are never deleted: their IDs must not be given again'); END;
+CREATE TRIGGER messages_kept BEFORE DELETE ON messages BEGIN SELECT RAISE(ABORT, 'messages are never deleted: their IDs must not be given again'); END;
+CREATE TRIGGER ticket_events_kept BEFORE DELETE ON ticket_events BEGIN SELECT RAISE(ABORT, 'ticket events are never deleted: their IDs must not be given again'); END;
+CREATE TRIGGER changes_kept BEFORE DELETE ON changes BEGIN SELECT RAISE(ABORT, 'changes are never deleted: their IDs must not be given again'); END;
