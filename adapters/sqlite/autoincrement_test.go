@@ -104,8 +104,5 @@ func TestNoAutoincrement_UpgradedDeskGivesNoIDTwice(t *testing.T) {
 			t.Errorf("DELETE FROM %s: %v, want it refused", table, err)
 		}
 	}
-	var ok string
-	if err := db.rdb.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
-		t.Errorf("integrity_check: %q, %v", ok, err)
-	}
+	CheckIntegrity(t, db.rdb)
 }

@@ -191,15 +191,7 @@ func TestBackup_WhileWritingRestoresEverythingCommittedBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var integrity string
-	if err := raw.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
-		t.Fatalf("integrity_check: %q, %v", integrity, err)
-	}
+	raw := sqlite.OpenChecked(t, path)
 	hashes := map[int64]string{}
 	rows, err := raw.Query(`SELECT ticket_id, hash FROM attachments`)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"io"
 	"os"
 	"path/filepath"
@@ -84,15 +83,7 @@ func TestWALGather_WhatACommitAnsweredIsInTheFiles(t *testing.T) {
 	for _, suffix := range []string{"", "-wal"} {
 		copyFile(t, path+suffix, filepath.Join(copyDir, "helpdeskd.db"+suffix))
 	}
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(copyDir, "helpdeskd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	var ok string
-	if err := other.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
-		t.Fatalf("integrity_check of the copy: %q, %v", ok, err)
-	}
+	other := OpenChecked(t, filepath.Join(copyDir, "helpdeskd.db"))
 	var gotBig, gotMarker []byte
 	if err := other.QueryRow(`SELECT b FROM scratch WHERE rowid = 1`).Scan(&gotBig); err != nil {
 		t.Fatalf("the large row is not in the copied files: %v", err)
