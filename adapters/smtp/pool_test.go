@@ -12,7 +12,7 @@ import (
 
 // countingServer is fakeServer that counts the connections it accepted.
 func countingServer(t *testing.T) (port int, accepted *atomic.Int64) {
-	return acceptCounting(t, func(c net.Conn) { serveFake(c, "", "") })
+	return acceptCounting(t, func(c net.Conn) { serveFake(c, "", "", "") })
 }
 
 // acceptCounting serves every connection of a loopback listener with serve, each in its own

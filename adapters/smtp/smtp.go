@@ -3,9 +3,11 @@
 // helpdeskd's own Message-ID, the thread headers (In-Reply-To, References), a Reply-To with
 // the ticket's reply token, Auto-Submitted and X-Auto-Response-Suppress so that robots do
 // not answer, plain text and an optional HTML alternative; it keeps its connections (a few,
-// each carrying one mail at a time; go-mail has no PIPELINING) open between sends, checks
-// with a NOOP only those idle for a while, and says which failures are permanent (a 5xx
-// reply) and which are worth retrying (4xx, connection trouble).
+// each carrying one mail at a time) open between sends, checks with a NOOP only those idle
+// for a while, pipelines each mail's commands where the server offers it (go-mail connects,
+// says EHLO, STARTTLS and AUTH; the transaction is transaction.go's), and says which
+// failures are permanent (a 5xx reply) and which are worth retrying (4xx, connection
+// trouble).
 //
 // It knows nothing of tickets, templates or the outbox: what to send is the gateway's
 // business, when to retry the dispatcher's.
@@ -93,8 +95,6 @@ type Options struct {
 type Sender struct {
 	opts   Options
 	client *gomail.Client
-	// recent is client without the NOOP check, for connections used within recentUse.
-	recent *gomail.Client
 	log    *slog.Logger
 	from   *mail.Address
 
@@ -169,15 +169,11 @@ func New(opts Options) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	recent, err := gomail.NewClient(opts.Host, append(copts, gomail.WithoutNoop())...)
-	if err != nil {
-		return nil, fmt.Errorf("smtp: %w", err)
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sender{opts: opts, client: client, recent: recent, log: log, from: from, idle: make(chan *slot, opts.Connections)}
+	s := &Sender{opts: opts, client: client, log: log, from: from, idle: make(chan *slot, opts.Connections)}
 	for range opts.Connections {
 		s.idle <- &slot{}
 	}
@@ -194,10 +190,10 @@ func isLoopback(host string) bool {
 
 // Send delivers one notification. A 5xx reply to the recipient or the message is a
 // gateway.PermanentError; a 4xx reply or a connection failure is a plain error, for the
-// dispatcher to retry. ctx bounds the connect; a command in progress is bounded by
+// dispatcher to retry. ctx bounds the connect; the transaction is bounded by
 // Options.Timeout.
 func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
-	msg, err := s.message(out)
+	msg, to, err := s.message(out)
 	if err != nil {
 		return gateway.Permanent(fmt.Errorf("mail notification %d: %w", out.NotificationID, err))
 	}
@@ -208,7 +204,9 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 		return ctx.Err()
 	}
 	defer func() { s.idle <- c }()
-	for attempt := 0; ; attempt++ {
+	// At most twice: a kept connection found dead before it carried anything is replaced
+	// once by a new one, which is not.
+	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -221,57 +219,48 @@ func (s *Sender) Send(ctx context.Context, out gateway.Outgoing) error {
 			c.conn = conn
 			s.log.Debug("smtp connected", "server", s.client.ServerAddr())
 		}
-		via := s.client
-		unchecked := reused && time.Since(c.used) < recentUse
-		if unchecked {
-			via = s.recent
-		}
-		err := via.SendWithSMTPClient(c.conn, msg)
-		c.used = time.Now()
-		if err == nil || msg.IsDelivered() {
-			// Delivered; a failure after it (the RSET that follows) only costs the
-			// connection.
-			if err != nil {
+		if reused && time.Since(c.used) >= recentUse {
+			if err := c.conn.Noop(); err != nil {
 				c.drop()
+				s.log.Debug("smtp connection went stale, reconnecting", "server", s.client.ServerAddr())
+				continue
 			}
+		}
+		err := c.conn.UpdateDeadline(s.opts.Timeout)
+		if err == nil {
+			err = transaction(c.conn, s.from.Address, to, msg)
+		} else {
+			err = &brokenError{step: "MAIL", beforeReply: true, err: err}
+		}
+		c.used = time.Now()
+		if err == nil {
 			return nil
 		}
-		var se *gomail.SendError
-		if !errors.As(err, &se) {
+		var broken *brokenError
+		if errors.As(err, &broken) {
 			c.drop()
+			if reused && broken.beforeReply {
+				// The kept connection died while idle (the server's timeout), found by a
+				// MAIL without a reply: nothing went, so once more on a new one.
+				s.log.Debug("smtp connection went stale, reconnecting", "server", s.client.ServerAddr())
+				continue
+			}
 			return fmt.Errorf("send notification %d to %s: %w", out.NotificationID, out.To, err)
 		}
-		if reused && attempt == 0 && (se.Reason == gomail.ErrConnCheck ||
-			unchecked && se.Reason == gomail.ErrSMTPMailFrom && se.ErrorCode() == 0) {
-			// The kept connection died while idle (the server's timeout), found by the
-			// NOOP or, unchecked, by a MAIL without a reply: once more on a new one.
-			c.drop()
-			s.log.Debug("smtp connection went stale, reconnecting", "server", s.client.ServerAddr())
-			continue
-		}
-		code := se.ErrorCode()
+		refused := err.(*replyError)
 		err = fmt.Errorf("send notification %d to %s: %w", out.NotificationID, out.To, err)
-		switch {
-		case code >= 500 && code < 600 && permanentReason(se.Reason) && code != 530:
+		switch code := refused.reply.Code; {
+		case code == 421:
+			// The server is closing the connection (RFC 5321 §3.8).
+			c.drop()
+			return err
+		case code >= 500 && code < 600 && code != 530:
 			// 530: authentication required, a configuration fault, not the message's.
 			return gateway.Permanent(err)
-		case code >= 400 && code < 600:
-			// A reply: the connection is sound (go-mail reset the transaction).
-			return err
 		default:
-			c.drop()
 			return err
 		}
 	}
-}
-
-// permanentReason reports the steps whose 5xx reply condemns the message or recipient.
-func permanentReason(r gomail.SendErrReason) bool {
-	switch r {
-	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
-		return true
-	}
-	return false
 }
 
 // drop forgets the connection, closing it without waiting for the server.
@@ -304,7 +293,7 @@ func (s *Sender) Close() error {
 // Render returns out as the mail Send would transmit (the Date aside), for tests and for
 // keeping a copy.
 func (s *Sender) Render(out gateway.Outgoing) ([]byte, error) {
-	msg, err := s.message(out)
+	msg, _, err := s.message(out)
 	if err != nil {
 		return nil, err
 	}
@@ -315,18 +304,21 @@ func (s *Sender) Render(out gateway.Outgoing) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// message builds the mail of a notification. Every value that reaches a header is put on
-// one line, so that nothing in a subject or a name can add a header.
-func (s *Sender) message(out gateway.Outgoing) (*gomail.Msg, error) {
+// message builds the mail of a notification and returns it with its envelope recipient.
+// Every value that reaches a header is put on one line, so that nothing in a subject or a
+// name can add a header.
+func (s *Sender) message(out gateway.Outgoing) (*gomail.Msg, string, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	msg.SetUserAgent(userAgent)
 	msg.FromMailAddress(s.from)
-	if err := msg.To(strings.TrimSpace(out.To)); err != nil {
-		return nil, fmt.Errorf("recipient %q: %w", out.To, err)
+	to, err := mail.ParseAddress(strings.TrimSpace(out.To))
+	if err != nil || strings.ContainsAny(to.Address, "\r\n<>") {
+		return nil, "", fmt.Errorf("recipient %q: not an address", out.To)
 	}
+	msg.ToMailAddress(to)
 	if out.ReplyTo != "" {
 		if err := msg.ReplyTo(strings.TrimSpace(out.ReplyTo)); err != nil {
-			return nil, fmt.Errorf("reply-to %q: %w", out.ReplyTo, err)
+			return nil, "", fmt.Errorf("reply-to %q: %w", out.ReplyTo, err)
 		}
 	}
 	msg.Subject(oneLine(out.Subject))
@@ -359,7 +351,7 @@ func (s *Sender) message(out gateway.Outgoing) (*gomail.Msg, error) {
 	if out.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, out.HTML)
 	}
-	return msg, nil
+	return msg, to.Address, nil
 }
 
 // autoSubmitted returns the Auto-Submitted value: out's when it is a keyword (RFC 3834

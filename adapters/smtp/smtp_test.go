@@ -21,7 +21,6 @@ import (
 	_ "github.com/emersion/go-message/charset"
 	gomessagemail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
-	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	hdmail "github.com/helpdeskd/helpdeskd/adapters/mail"
@@ -284,11 +283,12 @@ func TestSend_RelayDeniedIsPermanentAndConnectionKept(t *testing.T) {
 	if !gateway.IsPermanent(err) {
 		t.Fatalf("relay to a foreign domain: %v, want a permanent error", err)
 	}
-	var se *gomail.SendError
+	var re *replyError
 	// Postfix refuses the foreign domain at RCPT with a 5xx: 554 relay access denied from
 	// a client outside mynetworks; from 127.0.0.1 (inside) it would relay, and refuses the
-	// domain it cannot resolve with 550 5.1.1 instead.
-	if !errors.As(err, &se) || se.ErrorCode()/100 != 5 || se.Reason != gomail.ErrSMTPRcptTo {
+	// domain it cannot resolve with 550 5.1.1 instead. Postfix offers PIPELINING, so this
+	// is also the refusal read among the group's replies, the DATA after it refused too.
+	if !errors.As(err, &re) || re.reply.Code/100 != 5 || re.step != "RCPT" {
 		t.Errorf("error %v, want Postfix's 5xx refusal of the recipient", err)
 	}
 	t.Logf("Postfix said: %v", err)
@@ -366,8 +366,18 @@ func TestNew_RefusesBadOptions(t *testing.T) {
 }
 
 // fakeServer is an in-process SMTP server that answers one command with a scripted reply:
-// Postfix gives no 4xx on demand, so the temporary failures are played here.
+// Postfix gives no 4xx on demand, so the temporary failures are played here. It does not
+// offer PIPELINING (fakePipeliningServer does).
 func fakeServer(t *testing.T, failOn, reply string) (host string, port int) {
+	return fakeServerOffering(t, "", failOn, reply)
+}
+
+// fakePipeliningServer is fakeServer offering PIPELINING.
+func fakePipeliningServer(t *testing.T, failOn, reply string) (host string, port int) {
+	return fakeServerOffering(t, "PIPELINING", failOn, reply)
+}
+
+func fakeServerOffering(t *testing.T, extension, failOn, reply string) (host string, port int) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -380,14 +390,14 @@ func fakeServer(t *testing.T, failOn, reply string) (host string, port int) {
 			if err != nil {
 				return
 			}
-			go serveFake(c, failOn, reply)
+			go serveFake(c, extension, failOn, reply)
 		}
 	}()
 	a := l.Addr().(*net.TCPAddr)
 	return "127.0.0.1", a.Port
 }
 
-func serveFake(c net.Conn, failOn, reply string) {
+func serveFake(c net.Conn, extension, failOn, reply string) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 4096)
@@ -423,6 +433,8 @@ func serveFake(c net.Conn, failOn, reply string) {
 			switch {
 			case verb == failOn:
 				say(reply)
+			case verb == "EHLO" && extension != "":
+				say("250-fake\r\n250-" + extension + "\r\n250 8BITMIME")
 			case verb == "EHLO":
 				say("250-fake\r\n250 8BITMIME")
 			case verb == "DATA":
@@ -439,6 +451,15 @@ func serveFake(c net.Conn, failOn, reply string) {
 }
 
 func TestSend_ClassifiesServerReplies(t *testing.T) {
+	for _, server := range []struct {
+		name  string
+		start func(t *testing.T, failOn, reply string) (string, int)
+	}{{"one command at a time", fakeServer}, {"pipelined", fakePipeliningServer}} {
+		t.Run(server.name, func(t *testing.T) { classifiesServerReplies(t, server.start) })
+	}
+}
+
+func classifiesServerReplies(t *testing.T, start func(t *testing.T, failOn, reply string) (string, int)) {
 	for _, tc := range []struct {
 		failOn, reply string
 		permanent     bool
@@ -450,7 +471,7 @@ func TestSend_ClassifiesServerReplies(t *testing.T) {
 		{".", "554 5.7.1 message rejected as spam", true},
 		{"MAIL", "530 5.7.0 authentication required", false},
 	} {
-		host, port := fakeServer(t, tc.failOn, tc.reply)
+		host, port := start(t, tc.failOn, tc.reply)
 		snd, err := New(Options{Host: host, Port: port, Security: SecurityNone, From: "support@helpdesk.test", Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -458,6 +479,17 @@ func TestSend_ClassifiesServerReplies(t *testing.T) {
 		err = snd.Send(ctx, gateway.Outgoing{To: "ann@helpdesk.test", Subject: "x", Text: "x", MessageID: "fake@helpdesk.test"})
 		if err == nil || gateway.IsPermanent(err) != tc.permanent {
 			t.Errorf("%s answered %q: %v, want permanent %v", tc.failOn, tc.reply, err, tc.permanent)
+		}
+		// A refusal leaves the connection in a state for the next mail (this server refuses
+		// every one the same way), except a 421, the server's goodbye.
+		kept := keptConn(snd)
+		if tc.reply[:3] == "421" {
+			if kept != nil {
+				t.Errorf("%s answered %q: connection kept, want it dropped", tc.failOn, tc.reply)
+			}
+		} else if err2 := snd.Send(ctx, gateway.Outgoing{To: "ann@helpdesk.test", Subject: "x", Text: "x", MessageID: "fake@helpdesk.test"}); err2 == nil ||
+			err2.Error() != err.Error() || keptConn(snd) != kept || kept == nil {
+			t.Errorf("%s answered %q: the next mail on the kept connection failed with %v, want %v again", tc.failOn, tc.reply, err2, err)
 		}
 		_ = snd.Close()
 	}

@@ -46,15 +46,16 @@ func (s *Sink) Mails() int64 { return s.mails.Load() }
 // Close stops accepting connections.
 func (s *Sink) Close() { s.ln.Close() }
 
-// serve answers one connection: the commands go-mail sends, each with the reply an
-// accepting server gives.
+// serve answers one connection: each command with the reply an accepting server gives. It
+// offers PIPELINING, and as a pipelining server does (RFC 2920 §3.2) it sends its replies
+// once it has answered every command it has read, not one write per reply.
 func (s *Sink) serve(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReader(c)
 	w := bufio.NewWriter(c)
 	say := func(s string) bool {
 		w.WriteString(s + "\r\n")
-		return w.Flush() == nil
+		return r.Buffered() > 0 || w.Flush() == nil
 	}
 	if !say("220 sink ESMTP") {
 		return
@@ -68,7 +69,7 @@ func (s *Sink) serve(c net.Conn) {
 		var reply string
 		switch verb {
 		case "EHLO":
-			reply = "250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8"
+			reply = "250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8"
 		case "DATA":
 			if !say("354 go on") {
 				return
