@@ -3,13 +3,15 @@
 # docs/testing.md): Dovecot (IMAP without TLS, LMTP) from a config in DIR, and a Postfix
 # instance of its own, also configured in DIR (DIR/postfix/main.cf and master.cf), accepting
 # SMTP on a free 127.0.0.1 port and delivering every @helpdesk.test address to that Dovecot
-# over LMTP.
+# over LMTP; mail for @discard.helpdesk.test it queues and then discards (what a relay does
+# with mail for elsewhere, without the delivery into a mailbox on the same machine).
 #
 #   scripts/mailstack.sh start DIR   install what is missing, (re)start, write and print DIR/env
 #   scripts/mailstack.sh stop DIR    stop the Dovecot and the Postfix of DIR
 #
 # DIR/env exports HELPDESKD_TEST_IMAP_ADDR, HELPDESKD_TEST_SMTP_ADDR (Postfix),
-# HELPDESKD_TEST_LMTP_ADDR, HELPDESKD_TEST_MAIL_DOMAIN and HELPDESKD_TEST_MAIL_DIR. The users
+# HELPDESKD_TEST_LMTP_ADDR, HELPDESKD_TEST_MAIL_DOMAIN, HELPDESKD_TEST_DISCARD_DOMAIN and
+# HELPDESKD_TEST_MAIL_DIR. The users
 # support, ann, bob, cat, dan, staff, staff2, eve and mallory have the password <name>-pass.
 #
 # Needs root (apt-get; Postfix's master and Dovecot start as root and switch to the postfix
@@ -280,6 +282,9 @@ write_postfix_config() {
 		relay_transport = error
 		virtual_mailbox_domains = $DOMAIN
 		virtual_transport = lmtp:inet:127.0.0.1:$lmtp_port
+		# Accepted, queued (fsynced) and handed to the discard agent: the outbox's rate into a
+		# Postfix whose deliveries run elsewhere (helpdeskd-bench's outbox cells).
+		transport_maps = inline:{ discard.$DOMAIN=discard: }
 		mynetworks = 127.0.0.0/8
 		smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 		smtpd_tls_security_level = none
@@ -364,6 +369,7 @@ cmd_start() {
 		export HELPDESKD_TEST_SMTP_ADDR=127.0.0.1:$smtp_port
 		export HELPDESKD_TEST_LMTP_ADDR=127.0.0.1:$lmtp_port
 		export HELPDESKD_TEST_MAIL_DOMAIN=$DOMAIN
+		export HELPDESKD_TEST_DISCARD_DOMAIN=discard.$DOMAIN
 		export HELPDESKD_TEST_MAIL_DIR=$DIR
 	EOF
 	cat "$DIR/env"

@@ -146,6 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.pings, "pings", 20, "single mails of the IDLE latency cell")
 	fs.StringVar(&c.outbox.smtpAddr, "smtp", os.Getenv("HELPDESKD_TEST_SMTP_ADDR"), "plain SMTP server `host:port` on loopback for the outbox cells (default $HELPDESKD_TEST_SMTP_ADDR)")
 	fs.StringVar(&c.outbox.domain, "smtp-domain", cmp.Or(os.Getenv("HELPDESKD_TEST_MAIL_DOMAIN"), "helpdesk.test"), "domain the SMTP server delivers locally: the outbox cells mail eve@ it")
+	fs.StringVar(&c.outbox.discard, "smtp-discard-domain", os.Getenv("HELPDESKD_TEST_DISCARD_DOMAIN"), "domain the SMTP server queues and discards: the outbox cells run to eve@ it first (default $HELPDESKD_TEST_DISCARD_DOMAIN; none: only the delivered mail)")
 	fs.IntVar(&c.outbox.backlog, "outbox-backlog", c.outbox.backlog, "email notifications of the outbox drain cell")
 	fs.IntVar(&c.outbox.rate, "outbox-rate", c.outbox.rate, "creates per second of the steady outbox cell")
 	fs.DurationVar(&c.outbox.duration, "outbox-duration", c.outbox.duration, "length of the steady outbox cell")

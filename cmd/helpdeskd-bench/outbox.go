@@ -27,6 +27,7 @@ type outboxSpec struct {
 	server      string        // what smtpAddr is, for the rows
 	tailWait    time.Duration // how long the steady cell waits for the outbox to empty
 	domain      string        // a domain the server delivers locally
+	discard     string        // a domain the server queues and discards; "": none
 	backlog     int           // email notifications of the drain cell
 	rate        int           // creates per second of the steady cell
 	duration    time.Duration // of the steady cell
@@ -132,9 +133,17 @@ func outboxRows(ctx context.Context, s outboxSpec, dir string, cell func(func() 
 	defer sink.Close()
 	targets := []outboxSpec{s}
 	targets[0].smtpAddr, targets[0].server = sink.Addr(), "an SMTP sink in process"
+	if s.smtpAddr != "" && s.discard != "" {
+		// First the mail Postfix queues and discards: its rate as a relay whose deliveries
+		// run on other machines. Then the mail it delivers into Dovecot on the same cores.
+		t := s
+		t.domain, t.server = s.discard, "loopback Postfix (queued, discarded)"
+		targets = append(targets, t)
+	}
 	if s.smtpAddr != "" {
-		targets = append(targets, s)
-		targets[1].server = "loopback Postfix"
+		t := s
+		t.server = "loopback Postfix (delivered to Dovecot)"
+		targets = append(targets, t)
 	}
 	var rows []row
 	for i, t := range targets {
