@@ -1,14 +1,10 @@
 package smtp
 
 import (
-	"bufio"
 	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/helpdeskd/helpdeskd/gateway"
 )
 
 // groupServer offers PIPELINING and answers MAIL, RCPT and DATA only once all three have
@@ -19,18 +15,9 @@ type groupServer struct {
 }
 
 func (g *groupServer) serve(c net.Conn) {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	say := func(s string) { _, _ = c.Write([]byte(s + "\r\n")) }
-	say("220 fake ESMTP")
 	var held []string // replies of the group so far
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
+	fakeSession(c, func(verb string, say func(string), readData func() bool) bool {
+		switch verb {
 		case "EHLO":
 			say("250-fake\r\n250-PIPELINING\r\n250 8BITMIME")
 		case "MAIL", "RCPT":
@@ -38,14 +25,12 @@ func (g *groupServer) serve(c net.Conn) {
 		case "DATA":
 			if len(held) != 2 {
 				say("503 5.5.1 want MAIL and RCPT first")
-				return
+				return false
 			}
 			say(strings.Join(append(held, "354 go on"), "\r\n"))
 			held = nil
-			for l, err := r.ReadString('\n'); l != ".\r\n"; l, err = r.ReadString('\n') {
-				if err != nil {
-					return
-				}
+			if !readData() {
+				return false
 			}
 			g.mails.Add(1)
 			say("250 queued")
@@ -54,11 +39,12 @@ func (g *groupServer) serve(c net.Conn) {
 			say("250 ok")
 		case "QUIT":
 			say("221 bye")
-			return
+			return false
 		default:
 			say("250 ok")
 		}
-	}
+		return true
+	})
 }
 
 // Where the server offers PIPELINING, a mail's MAIL, RCPT and DATA go together, and a
@@ -67,15 +53,7 @@ func TestSend_PipelinesTheCommandsOfAMail(t *testing.T) {
 	g := &groupServer{}
 	port, accepted := acceptCounting(t, g.serve)
 	// The timeout bounds a client that waits for a reply this server withholds.
-	snd, err := New(Options{Host: "127.0.0.1", Port: port, Security: SecurityNone, From: "support@helpdesk.test", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if err := snd.Send(ctx, gateway.Outgoing{To: "ann@helpdesk.test", Subject: "x", Text: "x", MessageID: "group@helpdesk.test"}); err != nil {
-			t.Fatalf("mail %d: %v", i+1, err)
-		}
-	}
+	snd := sendMails(t, port, 3)
 	if err := snd.Close(); err != nil {
 		t.Fatal(err)
 	}
