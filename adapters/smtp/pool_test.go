@@ -23,6 +23,12 @@ func acceptCounting(t *testing.T, serve func(net.Conn)) (port int, accepted *ato
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveListener(t, l, serve)
+}
+
+// serveListener serves every connection of l with serve, each in its own goroutine, until
+// the test ends, and counts them.
+func serveListener(t *testing.T, l net.Listener, serve func(net.Conn)) (port int, accepted *atomic.Int64) {
 	t.Cleanup(func() { _ = l.Close() })
 	accepted = new(atomic.Int64)
 	go func() {

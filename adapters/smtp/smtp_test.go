@@ -378,23 +378,8 @@ func fakePipeliningServer(t *testing.T, failOn, reply string) (host string, port
 }
 
 func fakeServerOffering(t *testing.T, extension, failOn, reply string) (host string, port int) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go serveFake(c, extension, failOn, reply)
-		}
-	}()
-	a := l.Addr().(*net.TCPAddr)
-	return "127.0.0.1", a.Port
+	port, _ = acceptCounting(t, func(c net.Conn) { serveFake(c, extension, failOn, reply) })
+	return "127.0.0.1", port
 }
 
 func serveFake(c net.Conn, extension, failOn, reply string) {
