@@ -33,7 +33,8 @@ func openBehindBouncerOn(t testing.TB) (*postgres.DB, string) {
 // endServerSessions ends every server session of the database of dsn but its own, as the
 // server's restart or PgBouncer's server_lifetime would: PgBouncer opens new server
 // connections for its clients, whose own connections (and what they set when they
-// connected) stay.
+// connected) stay. It waits until each session is gone (up to 5 s each), so that what
+// follows meets connections whose server end has closed, not ones still closing.
 func endServerSessions(t *testing.T, dsn string) {
 	t.Helper()
 	ctx := context.Background()
@@ -43,8 +44,8 @@ func endServerSessions(t *testing.T, dsn string) {
 	}
 	defer conn.Close(ctx)
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n == 0 {

@@ -16,6 +16,9 @@ const (
 	codeDeadlockDetected     = "40P01"
 	codeDiskFull             = "53100"
 	codeReadOnly             = "25006"
+	codeAdminShutdown        = "57P01"
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
 )
 
 // sqlState returns the SQLSTATE of a server error, "" for any other error.
@@ -35,6 +38,20 @@ func retryable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// sessionEnded reports a statement that met a server session already ended: the server
+// restarted, or ended the session (pg_terminate_backend), while the connection sat idle in
+// the pool — behind PgBouncer, idle on PgBouncer's side, which hands it to the next
+// transaction before it has noticed. Inside a transaction that has not reached COMMIT
+// nothing of it is kept, so it may run again on another connection; the callers never run a
+// COMMIT again on this.
+func sessionEnded(err error) bool {
+	switch sqlState(err) {
+	case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+		return true
+	}
+	return pgconn.SafeToRetry(err) // pgx sent nothing before the connection failed
 }
 
 // isUnique reports whether err is a unique constraint violation.

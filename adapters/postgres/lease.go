@@ -32,7 +32,12 @@ const acquireLease = `INSERT INTO leases AS l (name, holder, fence, expires_at)
 // clock) and returns its fence; ECONFLICT while another holder's lease runs.
 func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (int64, error) {
 	var fence int64
-	err := db.pool.QueryRow(ctx, acquireLease, name, holder, ttl.Microseconds()).Scan(&fence)
+	var err error
+	// Run again on a session the server had ended: the statement is the same for a holder
+	// that took the lease and one that renews it, so a run whose answer was lost does no harm.
+	for attempt := 1; attempt == 1 || sessionEnded(err) && attempt <= maxAttempts; attempt++ {
+		err = db.pool.QueryRow(ctx, acquireLease, name, holder, ttl.Microseconds()).Scan(&fence)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, core.Errorf(core.ECONFLICT, "Lease %s is held by another node.", name)
 	}

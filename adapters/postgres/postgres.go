@@ -265,14 +265,15 @@ func (db *DB) committed(ctx context.Context, fn func(pgx.Tx) error) error {
 }
 
 // retry runs fn in a transaction of opts and commits it, running it again when it loses a
-// serialization conflict or a deadlock.
+// serialization conflict or a deadlock, or when its session had ended before it committed.
 func (db *DB) retry(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := db.attempt(ctx, opts, fn)
 		if err == nil {
 			return nil
 		}
-		if !retryable(err) {
+		var atCommit *commitError
+		if !retryable(err) && !(sessionEnded(err) && !errors.As(err, &atCommit)) {
 			return translate(err)
 		}
 		if attempt == maxAttempts {
@@ -303,10 +304,17 @@ func (db *DB) attempt(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) e
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return &commitError{err}
 	}
 	return nil
 }
+
+// commitError is a failed COMMIT: whether the server kept the transaction is not known when
+// its session ended there, so it is not run again for that.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return "commit: " + e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
 
 // run calls fn, turning a panic into an error so that the transaction is rolled back and
 // the caller answers instead of the process dying.
