@@ -75,5 +75,9 @@ func translate(err error) error {
 	case codeReadOnly:
 		return core.WithCause(core.Errorf(core.EUNAVAILABLE, "The database is read-only; nothing was saved."), err)
 	}
+	if sessionEnded(err) {
+		// Run again already where that is safe: what is left is a COMMIT, or a read.
+		return core.WithCause(core.Errorf(core.EUNAVAILABLE, "The connection to the database was lost; the change may not have been saved. Try again."), err)
+	}
 	return err
 }

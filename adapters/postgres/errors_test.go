@@ -1,0 +1,34 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/helpdeskd/helpdeskd/core"
+)
+
+// A session the server ended is run again before COMMIT (sessionEnded) and, where it is
+// left, answered as the database being away, never as an internal error.
+func TestTranslate_SessionEnded(t *testing.T) {
+	for _, tc := range []struct {
+		err   error
+		ended bool
+		code  string
+	}{
+		{&pgconn.PgError{Code: "57P01", Severity: "FATAL"}, true, core.EUNAVAILABLE},
+		{&commitError{&pgconn.PgError{Code: "57P02"}}, true, core.EUNAVAILABLE},
+		{fmt.Errorf("begin read: %w", &pgconn.PgError{Code: "57P03"}), true, core.EUNAVAILABLE},
+		{&pgconn.PgError{Code: "40001"}, false, core.EINTERNAL},
+		{errors.New("boom"), false, core.EINTERNAL},
+	} {
+		if got := sessionEnded(tc.err); got != tc.ended {
+			t.Errorf("sessionEnded(%v) = %v, want %v", tc.err, got, tc.ended)
+		}
+		if got := core.ErrorCode(translate(tc.err)); got != tc.code {
+			t.Errorf("translate(%v) is %s, want %s", tc.err, got, tc.code)
+		}
+	}
+}
