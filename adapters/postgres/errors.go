@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,7 +52,9 @@ func sessionEnded(err error) bool {
 	case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
 		return true
 	}
-	return pgconn.SafeToRetry(err) // pgx sent nothing before the connection failed
+	// pgx sent nothing before the connection failed; but a context that ended says the same,
+	// and it is the caller's end, not the session's.
+	return pgconn.SafeToRetry(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
 // isUnique reports whether err is a unique constraint violation.
